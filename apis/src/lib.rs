@@ -8,3 +8,9 @@
 //!
 //! No client, no runtime, no clock: everything here is data and pure functions.
 #![forbid(unsafe_code)]
+
+pub mod config;
+pub mod conversion;
+pub mod crdgen;
+pub mod v1beta1;
+pub mod v1beta2;

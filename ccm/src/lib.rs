@@ -1,1 +1,5 @@
+//! lodestone-ccm: node initialisation, LoadBalancer address assignment and Gateway API addresses.
 #![forbid(unsafe_code)]
+
+pub mod ipam;
+pub mod validate;
