@@ -21,6 +21,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 command -v kubectl >/dev/null || { echo "kubectl (v1.32) is required on PATH" >&2; exit 1; }
 command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
+# Fuzz runs (hack/tests/*-fuzz.sh) use cargo-fuzz on the stable toolchain with RUSTC_BOOTSTRAP=1.
+command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 
 # Network-namespace tests (interop with FRR/BIRD/GoBGP, L2 clients) run only when this is set;
 # when it is set, a missing tool is a failure, not a skip.
