@@ -2,4 +2,6 @@
 #![forbid(unsafe_code)]
 
 pub mod ipam;
+pub mod lease;
+pub mod metrics;
 pub mod validate;
