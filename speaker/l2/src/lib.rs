@@ -21,6 +21,7 @@
 
 pub mod arp;
 pub mod drop_reason;
+pub mod election;
 pub mod ethernet;
 pub mod ndp;
 pub mod responder;
