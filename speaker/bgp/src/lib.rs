@@ -16,3 +16,4 @@
 #![deny(unsafe_code)]
 
 pub mod codec;
+pub mod fsm;
