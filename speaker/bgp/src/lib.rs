@@ -17,3 +17,4 @@
 
 pub mod codec;
 pub mod fsm;
+pub mod rib_out;
