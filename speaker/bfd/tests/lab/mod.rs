@@ -249,30 +249,35 @@ impl Lab {
     }
 
     /// 100 % loss in both directions, or back to normal. The lab kernel has no netem (nor tc
-    /// classifiers), so each end gets blackhole routes towards the other: neither side's packets
-    /// leave, and neither daemon is told anything (unlike link down).
+    /// classifiers), and blackhole routes do not stop a sender bound to its device (BIRD), so each
+    /// end gets a permanent neighbour entry for the other with a MAC nobody has: frames leave but
+    /// the far veth drops them as not addressed to it. No daemon is told anything (unlike link
+    /// down). Restoring deletes the entries; ARP/ND resolve again.
     pub fn cut(&self, on: bool) {
-        let verb = if on { "add" } else { "del" };
-        for (ns, v4, v6) in [(&self.ours, PEER, PEER6), (&self.peer, OURS, OURS6)] {
-            sh(&[
-                "ip",
-                "-n",
-                ns,
-                "route",
-                verb,
-                "blackhole",
-                &format!("{v4}/32"),
-            ]);
-            sh(&[
-                "ip",
-                "-n",
-                ns,
-                "-6",
-                "route",
-                verb,
-                "blackhole",
-                &format!("{v6}/128"),
-            ]);
+        for (ns, ifname, v4, v6) in [
+            (&self.ours, &self.if_ours, PEER, PEER6),
+            (&self.peer, &self.if_peer, OURS, OURS6),
+        ] {
+            for addr in [v4, v6] {
+                if on {
+                    sh(&[
+                        "ip",
+                        "-n",
+                        ns,
+                        "neigh",
+                        "replace",
+                        addr,
+                        "lladdr",
+                        "02:00:5e:00:53:01",
+                        "dev",
+                        ifname,
+                        "nud",
+                        "permanent",
+                    ]);
+                } else {
+                    sh(&["ip", "-n", ns, "neigh", "del", addr, "dev", ifname]);
+                }
+            }
         }
     }
 
