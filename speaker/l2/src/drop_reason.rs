@@ -38,11 +38,13 @@ pub enum DropReason {
     BadDestination,
     /// The target is an address this node does not currently answer for.
     NotOwned,
+    /// We answer for the target, but not on this interface (L2Advertisement `interfaces`).
+    InterfaceNotSelected,
 }
 
 impl DropReason {
     /// Every reason, for exporting zeroed counters.
-    pub const ALL: [DropReason; 16] = [
+    pub const ALL: [DropReason; 17] = [
         DropReason::BadLength,
         DropReason::UnsupportedEtherType,
         DropReason::OwnFrame,
@@ -59,6 +61,7 @@ impl DropReason {
         DropReason::BadOption,
         DropReason::BadDestination,
         DropReason::NotOwned,
+        DropReason::InterfaceNotSelected,
     ];
 
     /// Short label for metrics and logs.
@@ -80,6 +83,7 @@ impl DropReason {
             DropReason::BadOption => "bad_option",
             DropReason::BadDestination => "bad_destination",
             DropReason::NotOwned => "not_owned",
+            DropReason::InterfaceNotSelected => "interface_not_selected",
         }
     }
 }

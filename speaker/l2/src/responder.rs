@@ -29,6 +29,22 @@ pub fn respond(
     our_mac: MacAddr,
     owns: impl Fn(IpAddr) -> bool,
 ) -> Result<Answer, DropReason> {
+    respond_checked(frame, our_mac, |a| {
+        if owns(a) {
+            Ok(())
+        } else {
+            Err(DropReason::NotOwned)
+        }
+    })
+}
+
+/// Like [`respond`], with an ownership check that names its own drop reason (for example
+/// [`DropReason::InterfaceNotSelected`]).
+pub fn respond_checked(
+    frame: &[u8],
+    our_mac: MacAddr,
+    owns: impl Fn(IpAddr) -> Result<(), DropReason>,
+) -> Result<Answer, DropReason> {
     let eth = EthernetFrame::parse(frame).ok_or(DropReason::BadLength)?;
     if eth.source == our_mac {
         return Err(DropReason::OwnFrame);
@@ -43,7 +59,7 @@ pub fn respond(
 fn respond_arp(
     eth: &EthernetFrame<'_>,
     our_mac: MacAddr,
-    owns: impl Fn(IpAddr) -> bool,
+    owns: impl Fn(IpAddr) -> Result<(), DropReason>,
 ) -> Result<Answer, DropReason> {
     let arp = ArpPacket::parse(eth.payload)?;
     if arp.operation != Operation::Request {
@@ -56,9 +72,7 @@ fn respond_arp(
         return Err(DropReason::ArpAnnouncement);
     }
     let address = IpAddr::V4(arp.target_ip);
-    if !owns(address) {
-        return Err(DropReason::NotOwned);
-    }
+    owns(address)?;
     Ok(Answer {
         address,
         frame: ArpPacket::reply_frame(&arp, our_mac),
@@ -68,7 +82,7 @@ fn respond_arp(
 fn respond_ndp(
     eth: &EthernetFrame<'_>,
     our_mac: MacAddr,
-    owns: impl Fn(IpAddr) -> bool,
+    owns: impl Fn(IpAddr) -> Result<(), DropReason>,
 ) -> Result<Answer, DropReason> {
     let ns = parse_neighbor_solicitation(eth.payload)?;
     let expected_group_mac = MacAddr::ipv6_multicast(ns.destination);
@@ -78,9 +92,7 @@ fn respond_ndp(
         return Err(DropReason::EthernetDestination);
     }
     let address = IpAddr::V6(ns.target);
-    if !owns(address) {
-        return Err(DropReason::NotOwned);
-    }
+    owns(address)?;
     let na = NeighborAdvertisement::reply_to(&ns, our_mac);
     let destination = na.eth_destination(Some((&ns, eth.source)));
     Ok(Answer {
