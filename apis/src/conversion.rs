@@ -47,8 +47,8 @@ pub enum ConversionError {
         api_version: String,
         /// Object name, if known.
         name: String,
-        /// The decoding error.
-        source: serde_json::Error,
+        /// The decoding error, with the path of the offending field.
+        source: serde_path_to_error::Error<serde_json::Error>,
     },
     /// A duration field does not parse as a Go duration (Go's decoding fails the same way).
     #[error("decoding {api_version} BGPPeer {name}: spec.{field}: {source}")]
@@ -246,7 +246,7 @@ pub fn convert_object(object: &Value, desired: &str) -> Result<Value, Conversion
     let mut converted = match api_version {
         V1BETA1 => {
             let old: v1beta1::BGPPeer =
-                serde_json::from_value(object.clone()).map_err(decode_error)?;
+                serde_path_to_error::deserialize(object.clone()).map_err(decode_error)?;
             check_durations(
                 api_version,
                 name,
@@ -262,7 +262,7 @@ pub fn convert_object(object: &Value, desired: &str) -> Result<Value, Conversion
         }
         V1BETA2 => {
             let new: v1beta2::BGPPeer =
-                serde_json::from_value(object.clone()).map_err(decode_error)?;
+                serde_path_to_error::deserialize(object.clone()).map_err(decode_error)?;
             check_durations(
                 api_version,
                 name,
