@@ -18,3 +18,8 @@
 pub mod codec;
 pub mod fsm;
 pub mod rib_out;
+
+#[cfg(feature = "driver")]
+pub mod driver;
+#[cfg(feature = "driver")]
+mod sys;

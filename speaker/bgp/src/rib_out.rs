@@ -169,7 +169,8 @@ impl UpdatePacker {
         }
     }
 
-    fn skip_reason(&self, p: &IpNet) -> Option<SkipReason> {
+    /// Why `p` cannot be sent on this session, if it cannot.
+    pub fn skip_reason(&self, p: &IpNet) -> Option<SkipReason> {
         let fam = Self::family_of(p);
         if !self.families.contains(&fam) {
             return Some(SkipReason::FamilyNotNegotiated);
