@@ -10,7 +10,8 @@
 //! ```
 //! - `DIR/NODE` is NODE's Lease: `holder renew_nanos duration_ms` (holder `-` = released).
 //! - `DIR/excluded` lists nodes to drop from the candidates (the exclusion label).
-//! - Every ownership change is logged to stdout as `owned t_us=<wall clock µs> node=.. addrs=..`;
+//! - Every ownership change is logged to stdout as
+//!   `owned t_before_us=.. t_after_us=.. node=.. addrs=..` (wall clock µs around `set_owned`);
 //!   `DIR/NODE.status` holds the interface MACs and counters.
 //! - SIGTERM: stop answering, write a released Lease, exit. SIGKILL: the Lease just stops.
 
@@ -174,8 +175,9 @@ async fn main() -> anyhow::Result<()> {
             _ = sigterm.recv() => {
                 let now = Instant::now();
                 election.release(now);
+                let before = wall_us();
                 handle.set_owned(BTreeMap::new());
-                println!("owned t_us={} node={} addrs=", wall_us(), args.node);
+                println!("owned t_before_us={before} t_after_us={} node={} addrs=", wall_us(), args.node);
                 let released = format!("- {} {}", wall_us() * 1000, args.params.lease_duration.as_millis());
                 write_atomic(&lease_path, &released).context("writing the released lease")?;
                 write_status(&status_path, &handle);
@@ -220,11 +222,14 @@ async fn main() -> anyhow::Result<()> {
         let decision = election.decide(Instant::now());
         if decision.answer != answering {
             answering = decision.answer.clone();
+            // Bracket the change with wall-clock times: the tests check that no two nodes'
+            // [before gaining, after losing] intervals overlap.
+            let before = wall_us();
             handle.set_owned_everywhere(answering.iter().copied());
+            let after = wall_us();
             let list: Vec<String> = answering.iter().map(ToString::to_string).collect();
             println!(
-                "owned t_us={} node={} addrs={}",
-                wall_us(),
+                "owned t_before_us={before} t_after_us={after} node={} addrs={}",
                 args.node,
                 list.join(",")
             );
