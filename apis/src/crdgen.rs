@@ -197,6 +197,53 @@ fn bgppeers() -> Result<CustomResourceDefinition, CrdGenError> {
     Ok(crd)
 }
 
+/// Where the API server sends BGPPeer ConversionReviews.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversionWebhook<'a> {
+    /// Namespace of the webhook Service.
+    pub namespace: &'a str,
+    /// Name of the webhook Service.
+    pub service: &'a str,
+    /// HTTP path of the conversion endpoint (MetalLB uses `/convert`).
+    pub path: &'a str,
+    /// Service port (the API server's default is 443).
+    pub port: Option<i32>,
+    /// PEM bundle of the CA that signed the webhook's serving certificate.
+    pub ca_bundle: Option<&'a [u8]>,
+}
+
+/// The `spec.conversion` stanza that routes BGPPeer conversions to a webhook.
+///
+/// MetalLB's published CRD (and so ours) has no stanza: without a webhook the API server
+/// converts by rewriting `apiVersion` only. MetalLB adds the stanza with a kustomize patch
+/// and fills `caBundle` at run time; Lodestone's webhook can set this value on
+/// `bgppeers.metallb.io` once it serves [`crate::conversion::review`].
+pub fn bgppeer_conversion_webhook(
+    webhook: &ConversionWebhook<'_>,
+) -> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceConversion {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+        CustomResourceConversion, ServiceReference, WebhookClientConfig, WebhookConversion,
+    };
+    CustomResourceConversion {
+        strategy: "Webhook".into(),
+        webhook: Some(WebhookConversion {
+            client_config: Some(WebhookClientConfig {
+                ca_bundle: webhook
+                    .ca_bundle
+                    .map(|pem| k8s_openapi::ByteString(pem.to_vec())),
+                service: Some(ServiceReference {
+                    name: webhook.service.into(),
+                    namespace: webhook.namespace.into(),
+                    path: Some(webhook.path.into()),
+                    port: webhook.port,
+                }),
+                url: None,
+            }),
+            conversion_review_versions: vec!["v1".into()],
+        }),
+    }
+}
+
 /// ConfigurationState: status only, no `spec` (hence no derive).
 fn configurationstates() -> Result<CustomResourceDefinition, CrdGenError> {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{

@@ -387,3 +387,38 @@ proptest! {
         prop_assert_eq!(back.spec.ebgp_multi_hop, multihop.filter(|&m| m));
     }
 }
+
+#[test]
+fn conversion_webhook_stanza_points_at_the_review_endpoint() {
+    use lodestone_apis::crdgen::{ConversionWebhook, bgppeer_conversion_webhook, crds};
+    let mut crd = crds()
+        .expect("generating CRDs")
+        .into_iter()
+        .find(|c| c.metadata.name.as_deref() == Some("bgppeers.metallb.io"))
+        .expect("bgppeers CRD");
+    assert_eq!(
+        crd.spec.conversion, None,
+        "the published CRD has no stanza, like MetalLB's"
+    );
+    crd.spec.conversion = Some(bgppeer_conversion_webhook(&ConversionWebhook {
+        namespace: "metallb-system",
+        service: "lodestone-webhook",
+        path: "/convert",
+        port: Some(9443),
+        ca_bundle: Some(b"-----BEGIN CERTIFICATE-----\n"),
+    }));
+    let value = serde_json::to_value(&crd).expect("encode");
+    assert_eq!(
+        value["spec"]["conversion"],
+        json!({
+            "strategy": "Webhook",
+            "webhook": {
+                "clientConfig": {
+                    "caBundle": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==",
+                    "service": {"name": "lodestone-webhook", "namespace": "metallb-system", "path": "/convert", "port": 9443},
+                },
+                "conversionReviewVersions": ["v1"],
+            },
+        })
+    );
+}
