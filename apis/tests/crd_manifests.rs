@@ -140,3 +140,48 @@ fn kubectl_kustomize_renders_every_crd() {
         assert_eq!(mine_typed, rendered_typed, "kustomize changed {name:?}");
     }
 }
+
+/// `Kind::crd()` from the derive carries the published schema (only the root `title`
+/// schemars adds and the explicit `listKind` differ), so callers that use it directly see
+/// MetalLB's schema too.
+#[test]
+fn derive_crd_carries_the_published_schema() {
+    use kube::CustomResourceExt;
+    use lodestone_apis::{v1beta1 as b1, v1beta2 as b2};
+    let published = lodestone_apis::crdgen::crds().expect("generating CRDs");
+    let schema_of = |name: &str, version: &str| {
+        let crd = published
+            .iter()
+            .find(|c| c.metadata.name.as_deref() == Some(name))
+            .expect("published CRD");
+        let v = crd
+            .spec
+            .versions
+            .iter()
+            .find(|v| v.name == version)
+            .expect("version");
+        serde_json::to_value(&v.schema).expect("encode")
+    };
+    let derived = [
+        (b1::BFDProfile::crd(), "v1beta1"),
+        (b1::BGPAdvertisement::crd(), "v1beta1"),
+        (b1::BGPPeer::crd(), "v1beta1"),
+        (b2::BGPPeer::crd(), "v1beta2"),
+        (b1::Community::crd(), "v1beta1"),
+        (b1::IPAddressPool::crd(), "v1beta1"),
+        (b1::L2Advertisement::crd(), "v1beta1"),
+        (b1::ServiceBGPStatus::crd(), "v1beta1"),
+        (b1::ServiceL2Status::crd(), "v1beta1"),
+    ];
+    for (crd, version) in derived {
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        let mut schema = serde_json::to_value(&crd.spec.versions[0].schema).expect("encode");
+        if let Some(root) = schema
+            .pointer_mut("/openAPIV3Schema")
+            .and_then(|r| r.as_object_mut())
+        {
+            root.remove("title");
+        }
+        assert_eq!(schema, schema_of(&name, version), "{name} {version}");
+    }
+}

@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
     status = "BFDProfileStatus",
     derive = "PartialEq",
     derive = "Default",
-    doc = "Settings of a BFD session that can be associated with a BGP session.",
+    doc = "The `BFDProfile` resource; its fields are in [`BFDProfileSpec`] and [`BFDProfileStatus`].",
+    schema = "manual",
     printcolumn(
         name = "Passive Mode",
         type_ = "boolean",
@@ -85,6 +86,14 @@ pub struct BFDProfileSpec {
 }
 
 super::spec_may_be_absent!(BFDProfileSpec);
+
+super::schema::resource_schema!(
+    BFDProfile,
+    BFDProfileSpec,
+    BFDProfileStatus,
+    "Settings of a BFD session that can be associated with a BGP session.",
+    spec_required = false
+);
 
 /// BFDProfile has no observed state; the type exists for the status subresource.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]

@@ -23,7 +23,8 @@ pub const SERVICE_SELECTORS_RULE: &str = "!has(self.serviceSelectors) || self.se
     status = "BGPAdvertisementStatus",
     derive = "PartialEq",
     derive = "Default",
-    doc = "Announces the LoadBalancer addresses of the selected pools over BGP, with the given path attributes.",
+    doc = "The `BGPAdvertisement` resource; its fields are in [`BGPAdvertisementSpec`] and [`BGPAdvertisementStatus`].",
+    schema = "manual",
     printcolumn(
         name = "IPAddressPools",
         type_ = "string",
@@ -100,6 +101,14 @@ pub struct BGPAdvertisementSpec {
 }
 
 super::spec_may_be_absent!(BGPAdvertisementSpec);
+
+super::schema::resource_schema!(
+    BGPAdvertisement,
+    BGPAdvertisementSpec,
+    BGPAdvertisementStatus,
+    "Announces the LoadBalancer addresses of the selected pools over BGP, with the given path attributes.",
+    spec_required = false
+);
 
 impl Default for BGPAdvertisementSpec {
     fn default() -> Self {

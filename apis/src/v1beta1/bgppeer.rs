@@ -27,7 +27,8 @@ use serde::{Deserialize, Serialize};
     served = true,
     storage = false,
     deprecated = "v1beta1 is deprecated, please use v1beta2",
-    doc = "A BGP neighbour the speakers establish sessions with.",
+    doc = "The `BGPPeer` resource; its fields are in [`BGPPeerSpec`] and [`BGPPeerStatus`].",
+    schema = "manual",
     printcolumn(name = "Address", type_ = "string", json_path = ".spec.peerAddress"),
     printcolumn(name = "ASN", type_ = "string", json_path = ".spec.peerASN"),
     printcolumn(name = "BFD Profile", type_ = "string", json_path = ".spec.bfdProfile"),
@@ -92,6 +93,14 @@ pub struct BGPPeerSpec {
 }
 
 super::spec_may_be_absent!(BGPPeerSpec);
+
+super::schema::resource_schema!(
+    BGPPeer,
+    BGPPeerSpec,
+    BGPPeerStatus,
+    "A BGP neighbour the speakers establish sessions with.",
+    spec_required = false
+);
 
 /// v1beta1's own node selector (v1beta2 uses `metav1.LabelSelector`).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]

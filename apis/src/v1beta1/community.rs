@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
     status = "CommunityStatus",
     derive = "PartialEq",
     derive = "Default",
-    doc = "A set of named aliases for BGP communities, usable in BGPAdvertisement communities."
+    doc = "The `Community` resource; its fields are in [`CommunitySpec`] and [`CommunityStatus`].",
+    schema = "manual"
 )]
 #[serde(rename_all = "camelCase")]
 #[serde(remote = "Self")]
@@ -28,6 +29,14 @@ pub struct CommunitySpec {
 }
 
 super::spec_may_be_absent!(CommunitySpec);
+
+super::schema::resource_schema!(
+    Community,
+    CommunitySpec,
+    CommunityStatus,
+    "A set of named aliases for BGP communities, usable in BGPAdvertisement communities.",
+    spec_required = false
+);
 
 /// One alias: a name standing for a community value.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]

@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
     namespaced,
     status = "IPAddressPoolStatus",
     derive = "PartialEq",
-    doc = "A pool of IP addresses that can be allocated to LoadBalancer Services.",
+    doc = "The `IPAddressPool` resource; its fields are in [`IPAddressPoolSpec`] and [`IPAddressPoolStatus`].",
+    schema = "manual",
     printcolumn(
         name = "Auto Assign",
         type_ = "boolean",
@@ -52,6 +53,14 @@ pub struct IPAddressPoolSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_allocation: Option<ServiceAllocation>,
 }
+
+super::schema::resource_schema!(
+    IPAddressPool,
+    IPAddressPoolSpec,
+    IPAddressPoolStatus,
+    "A pool of IP addresses that can be allocated to LoadBalancer Services.",
+    spec_required = true
+);
 
 fn default_true() -> bool {
     true

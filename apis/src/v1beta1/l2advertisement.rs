@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
     status = "L2AdvertisementStatus",
     derive = "PartialEq",
     derive = "Default",
-    doc = "Announces the LoadBalancer addresses of the selected pools at layer 2 (ARP for IPv4, NDP for IPv6).",
+    doc = "The `L2Advertisement` resource; its fields are in [`L2AdvertisementSpec`] and [`L2AdvertisementStatus`].",
+    schema = "manual",
     printcolumn(
         name = "IPAddressPools",
         type_ = "string",
@@ -73,6 +74,14 @@ pub struct L2AdvertisementSpec {
 }
 
 super::spec_may_be_absent!(L2AdvertisementSpec);
+
+super::schema::resource_schema!(
+    L2Advertisement,
+    L2AdvertisementSpec,
+    L2AdvertisementStatus,
+    "Announces the LoadBalancer addresses of the selected pools at layer 2 (ARP for IPv4, NDP for IPv6).",
+    spec_required = false
+);
 
 /// A weighted soft preference for announcing nodes (modelled on `PreferredSchedulingTerm`).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]

@@ -151,3 +151,21 @@ pub(crate) fn label_selector(_: &mut SchemaGenerator) -> Schema {
     }
     Schema::try_from(schema).unwrap_or_default()
 }
+
+/// Implements `JsonSchema` for a resource root (the `#[kube(schema = "manual")]` type) as
+/// [`crate::crdgen::resource_schema`] builds it, so that `Kind::crd()` carries the same
+/// schema as the published CRD.
+macro_rules! resource_schema {
+    ($kind:ty, $spec:ty, $status:ty, $description:literal, spec_required = $required:literal) => {
+        impl ::schemars::JsonSchema for $kind {
+            fn schema_name() -> ::std::borrow::Cow<'static, str> {
+                stringify!($kind).into()
+            }
+
+            fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+                $crate::crdgen::resource_schema::<$spec, $status>($description, $required)
+            }
+        }
+    };
+}
+pub(crate) use resource_schema;

@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
     status = "MetalLBServiceBGPStatus",
     derive = "PartialEq",
     derive = "Default",
-    doc = "The BGP peers a node is configured to advertise a LoadBalancer Service to.",
+    doc = "The `ServiceBGPStatus` resource; its fields are in [`ServiceBGPStatusSpec`] and [`MetalLBServiceBGPStatus`].",
+    schema = "manual",
     printcolumn(name = "Node", type_ = "string", json_path = ".status.node"),
     printcolumn(
         name = "Service Name",
@@ -62,3 +63,11 @@ pub struct MetalLBServiceBGPStatus {
 }
 
 super::spec_may_be_absent!(ServiceBGPStatusSpec);
+
+super::schema::resource_schema!(
+    ServiceBGPStatus,
+    ServiceBGPStatusSpec,
+    MetalLBServiceBGPStatus,
+    "The BGP peers a node is configured to advertise a LoadBalancer Service to.",
+    spec_required = false
+);

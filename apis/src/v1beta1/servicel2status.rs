@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
     status = "MetalLBServiceL2Status",
     derive = "PartialEq",
     derive = "Default",
-    doc = "Where the layer-2 traffic of a LoadBalancer Service actually arrives: the announcing node and interfaces.",
+    doc = "The `ServiceL2Status` resource; its fields are in [`ServiceL2StatusSpec`] and [`MetalLBServiceL2Status`].",
+    schema = "manual",
     printcolumn(name = "Allocated Node", type_ = "string", json_path = ".status.node"),
     printcolumn(
         name = "Service Name",
@@ -61,6 +62,14 @@ pub struct MetalLBServiceL2Status {
 }
 
 super::spec_may_be_absent!(ServiceL2StatusSpec);
+
+super::schema::resource_schema!(
+    ServiceL2Status,
+    ServiceL2StatusSpec,
+    MetalLBServiceL2Status,
+    "Where the layer-2 traffic of a LoadBalancer Service actually arrives: the announcing node and interfaces.",
+    spec_required = false
+);
 
 /// One interface of a layer-2 announcement.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]

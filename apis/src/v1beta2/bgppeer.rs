@@ -29,7 +29,8 @@ pub const DEFAULT_PEER_PORT: u16 = 179;
     derive = "Default",
     served = true,
     storage = true,
-    doc = "A BGP neighbour the speakers establish sessions with.",
+    doc = "The `BGPPeer` resource; its fields are in [`BGPPeerSpec`] and [`BGPPeerStatus`].",
+    schema = "manual",
     printcolumn(name = "Address", type_ = "string", json_path = ".spec.peerAddress"),
     printcolumn(name = "ASN", type_ = "string", json_path = ".spec.peerASN"),
     printcolumn(name = "BFD Profile", type_ = "string", json_path = ".spec.bfdProfile"),
@@ -154,6 +155,14 @@ pub struct BGPPeerSpec {
 }
 
 crate::v1beta1::spec_may_be_absent!(BGPPeerSpec);
+
+crate::v1beta1::schema::resource_schema!(
+    BGPPeer,
+    BGPPeerSpec,
+    BGPPeerStatus,
+    "A BGP neighbour the speakers establish sessions with.",
+    spec_required = false
+);
 
 fn default_peer_port() -> Option<u16> {
     Some(DEFAULT_PEER_PORT)
