@@ -237,3 +237,17 @@ fn every_reference_field_round_trips_through_the_rust_types() {
     }
     assert_eq!(checked, 10, "9 kinds, BGPPeer in two versions");
 }
+
+#[test]
+fn spec_schemas_keep_their_names() {
+    use schemars::JsonSchema;
+    assert_eq!(
+        v1beta1::L2AdvertisementSpec::schema_name(),
+        "L2AdvertisementSpec"
+    );
+    assert_eq!(v1beta2::BGPPeerSpec::schema_name(), "BGPPeerSpec");
+    assert_eq!(
+        v1beta1::ServiceL2StatusSpec::schema_name(),
+        "ServiceL2StatusSpec"
+    );
+}

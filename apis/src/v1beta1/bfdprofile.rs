@@ -45,6 +45,8 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "camelCase")]
 #[serde(remote = "Self")]
+// `remote` would otherwise name the schema "Self".
+#[schemars(rename = "BFDProfileSpec")]
 pub struct BFDProfileSpec {
     /// Minimum interval, in milliseconds, at which this system can receive control packets.
     /// Default 300.

@@ -49,6 +49,8 @@ pub const SERVICE_SELECTORS_RULE: &str = "!has(self.serviceSelectors) || self.se
     "rule": SERVICE_SELECTORS_RULE,
 }]))]
 #[serde(remote = "Self")]
+// `remote` would otherwise name the schema "Self".
+#[schemars(rename = "BGPAdvertisementSpec")]
 pub struct BGPAdvertisementSpec {
     /// Prefix length IPv4 Service addresses are rolled up to before being announced
     /// (32 announces each address on its own).

@@ -40,6 +40,8 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "camelCase")]
 #[serde(remote = "Self")]
+// `remote` would otherwise name the schema "Self".
+#[schemars(rename = "BGPPeerSpec")]
 pub struct BGPPeerSpec {
     /// AS number of the local end of the session.
     #[serde(rename = "myASN")]

@@ -22,6 +22,8 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "camelCase")]
 #[serde(remote = "Self")]
+// `remote` would otherwise name the schema "Self".
+#[schemars(rename = "CommunitySpec")]
 pub struct CommunitySpec {
     /// The aliases.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -41,6 +41,8 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "camelCase")]
 #[serde(remote = "Self")]
+// `remote` would otherwise name the schema "Self".
+#[schemars(rename = "L2AdvertisementSpec")]
 pub struct L2AdvertisementSpec {
     /// Pools announced by this advertisement, by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

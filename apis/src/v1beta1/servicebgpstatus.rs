@@ -35,6 +35,8 @@ use serde::{Deserialize, Serialize};
     )
 )]
 #[serde(remote = "Self")]
+// `remote` would otherwise name the schema "Self".
+#[schemars(rename = "ServiceBGPStatusSpec")]
 pub struct ServiceBGPStatusSpec {}
 
 /// The peers one node advertises one Service to.

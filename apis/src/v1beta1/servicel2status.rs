@@ -35,6 +35,8 @@ use serde::{Deserialize, Serialize};
     )
 )]
 #[serde(remote = "Self")]
+// `remote` would otherwise name the schema "Self".
+#[schemars(rename = "ServiceL2StatusSpec")]
 pub struct ServiceL2StatusSpec {}
 
 /// The announcing node of one Service in layer-2 mode.

@@ -42,6 +42,8 @@ pub const DEFAULT_PEER_PORT: u16 = 179;
 )]
 #[serde(rename_all = "camelCase")]
 #[serde(remote = "Self")]
+// `remote` would otherwise name the schema "Self".
+#[schemars(rename = "BGPPeerSpec")]
 pub struct BGPPeerSpec {
     /// AS number of the local end of the session.
     #[serde(rename = "myASN")]
