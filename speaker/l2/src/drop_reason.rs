@@ -36,6 +36,8 @@ pub enum DropReason {
     /// The IPv6 destination is neither the target nor the target's solicited-node group
     /// (RFC 4861 §7.1.1; a solicitation from the unspecified address must use the group).
     BadDestination,
+    /// The IPv6 source of a solicitation is a multicast address (RFC 4291 §2.7).
+    MulticastSource,
     /// The target is an address this node does not currently answer for.
     NotOwned,
     /// We answer for the target, but not on this interface (L2Advertisement `interfaces`).
@@ -44,7 +46,7 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason, for exporting zeroed counters.
-    pub const ALL: [DropReason; 17] = [
+    pub const ALL: [DropReason; 18] = [
         DropReason::BadLength,
         DropReason::UnsupportedEtherType,
         DropReason::OwnFrame,
@@ -60,6 +62,7 @@ impl DropReason {
         DropReason::TargetMulticast,
         DropReason::BadOption,
         DropReason::BadDestination,
+        DropReason::MulticastSource,
         DropReason::NotOwned,
         DropReason::InterfaceNotSelected,
     ];
@@ -82,6 +85,7 @@ impl DropReason {
             DropReason::TargetMulticast => "target_multicast",
             DropReason::BadOption => "bad_option",
             DropReason::BadDestination => "bad_destination",
+            DropReason::MulticastSource => "multicast_source",
             DropReason::NotOwned => "not_owned",
             DropReason::InterfaceNotSelected => "interface_not_selected",
         }

@@ -162,6 +162,9 @@ pub fn parse_neighbor_solicitation(packet: &[u8]) -> Result<NeighborSolicitation
     if icmpv6_checksum(ip.source, ip.destination, msg) != 0 {
         return Err(DropReason::BadChecksum);
     }
+    if ip.source.is_multicast() {
+        return Err(DropReason::MulticastSource);
+    }
     let target = addr_at(msg, 8)?;
     if target.is_multicast() {
         return Err(DropReason::TargetMulticast);
