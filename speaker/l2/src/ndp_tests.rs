@@ -201,6 +201,11 @@ fn rejects_rows() {
             DropReason::TargetMulticast,
         ),
         (
+            "multicast source",
+            mutate(&good, &|v| v[e + 8] = 0xff, true),
+            DropReason::MulticastSource,
+        ),
+        (
             "option length 0",
             mutate(&good, &|v| v[ip6 + 25] = 0, true),
             DropReason::BadOption,
