@@ -6,9 +6,13 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${repo}/manifests/crds"
+tmp="$(mktemp -d)"
+trap 'rm -rf "${tmp}"' EXIT
 
+# Generate aside first, so a failed build leaves the checked-in files alone.
+cargo run --quiet --manifest-path "${repo}/Cargo.toml" -p lodestone-apis --bin lodestone-gen-crds -- "${tmp}"
 mkdir -p "${out}"
 # Files the generator no longer produces must not linger.
 find "${out}" -maxdepth 1 -name 'metallb.io_*.yaml' -delete
-cargo run --quiet --manifest-path "${repo}/Cargo.toml" -p lodestone-apis --bin lodestone-gen-crds -- "${out}"
-echo "wrote $(find "${out}" -maxdepth 1 -name '*.yaml' | wc -l) files to manifests/crds"
+cp "${tmp}"/*.yaml "${out}/"
+echo "wrote $(find "${tmp}" -maxdepth 1 -name '*.yaml' | wc -l) files to manifests/crds"

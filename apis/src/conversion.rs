@@ -157,6 +157,18 @@ pub fn to_v1beta1(new: &v1beta2::BGPPeer) -> v1beta1::BGPPeer {
     }
 }
 
+impl From<&v1beta1::BGPPeer> for v1beta2::BGPPeer {
+    fn from(old: &v1beta1::BGPPeer) -> Self {
+        to_v1beta2(old)
+    }
+}
+
+impl From<&v1beta2::BGPPeer> for v1beta1::BGPPeer {
+    fn from(new: &v1beta2::BGPPeer) -> Self {
+        to_v1beta1(new)
+    }
+}
+
 /// A v1beta1 node selector as a `metav1.LabelSelector` (MetalLB `parseNodeSelector`).
 fn label_selector(old: &v1beta1::NodeSelector) -> LabelSelector {
     if old.match_labels.is_empty() && old.match_expressions.is_empty() {

@@ -140,7 +140,9 @@ impl GoDuration {
                     return Err(invalid());
                 }
             }
-            total += value;
+            // Both are at most 1<<63, so only 1<<63 + 1<<63 can overflow; Go's uint64
+            // addition wraps to 0 there, and so does this.
+            total = total.wrapping_add(value);
             if total > LIMIT {
                 return Err(invalid());
             }
@@ -369,6 +371,21 @@ mod tests {
         ];
         for (nanos, text) in cases {
             assert_eq!(GoDuration::from_nanos(*nanos).to_string(), *text);
+        }
+    }
+
+    proptest::proptest! {
+        /// Go's text form of every duration parses back to the same duration.
+        #[test]
+        fn every_duration_round_trips(nanos in proptest::num::i64::ANY) {
+            let d = GoDuration::from_nanos(nanos);
+            proptest::prop_assert_eq!(GoDuration::parse(&d.to_string()), Ok(d));
+        }
+
+        /// Arbitrary text is answered with a value or an error, never a panic.
+        #[test]
+        fn arbitrary_text_never_panics(text in "[-+0-9.a-z\\u{b5}\\u{3bc} ]{0,24}") {
+            let _ = GoDuration::parse(&text);
         }
     }
 
