@@ -100,8 +100,9 @@ fn true_or_absent(flag: Option<bool>) -> Option<bool> {
 
 /// v1beta1 → v1beta2 (MetalLB `ConvertTo`).
 ///
-/// Durations that do not parse are carried over verbatim (see [`canonical_duration`]); use
-/// [`review`] for the webhook's strict behaviour.
+/// Durations that parse are rewritten in Go's canonical text; those that do not are carried over
+/// verbatim, so that the configuration parser can report them. Use [`review`] or
+/// [`convert_object`] for the webhook's strict behaviour.
 pub fn to_v1beta2(old: &v1beta1::BGPPeer) -> v1beta2::BGPPeer {
     let s = &old.spec;
     v1beta2::BGPPeer {
