@@ -505,3 +505,23 @@ fn the_checker_rejects_non_structural_schemas() {
     });
     assert_eq!(violations(&fine), Vec::<String>::new());
 }
+
+/// MetalLB's own (controller-gen) CRDs, which real API servers accept, pass the checker: it
+/// is not stricter than the server on anything they use.
+#[test]
+fn the_checker_accepts_metallbs_reference_crds() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/reference/metallb-v0.16.1-crds");
+    assert!(dir.is_dir(), "reference CRDs missing at {}", dir.display());
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("reference dir").flatten() {
+        let text = std::fs::read_to_string(entry.path()).expect("read");
+        let crd: Value = serde_yaml::from_str(&text).expect("yaml");
+        for version in crd["spec"]["versions"].as_array().into_iter().flatten() {
+            let found = violations(&version["schema"]["openAPIV3Schema"]);
+            assert!(found.is_empty(), "{}: {found:?}", entry.path().display());
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 10);
+}
