@@ -18,6 +18,7 @@
 //! - [`driver`]: RFC 5881 single-hop and RFC 5883 multihop over tokio UDP sockets, counters.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "driver")]
 pub mod driver;
 pub mod echo;
 pub mod packet;
