@@ -222,6 +222,25 @@ const BUILTINS: &[Builtin] = &[
         &[],
         false,
     )),
+    // Stored and served; their CEL policies are not enforced.
+    with_generation(b(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingAdmissionPolicy",
+        "validatingadmissionpolicies",
+        false,
+        &[],
+        true,
+    )),
+    with_generation(b(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingAdmissionPolicyBinding",
+        "validatingadmissionpolicybindings",
+        false,
+        &[],
+        false,
+    )),
 ];
 
 fn builtin_types() -> Vec<ResourceType> {

@@ -26,6 +26,7 @@ pub mod discovery;
 pub mod error;
 pub mod http;
 pub mod patch;
+pub mod raw;
 pub mod rest;
 pub mod schema;
 pub mod selector;
@@ -171,6 +172,11 @@ impl Emulator {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The bearer token of the admin kubeconfig.
+    pub fn admin_token(&self) -> &str {
+        &self.frontend.auth.admin_token
     }
 
     /// The PEM of the CA that signed the serving certificate.

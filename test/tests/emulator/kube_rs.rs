@@ -1,0 +1,238 @@
+//! kube-rs against the emulator: watcher, reflector, Controller (incl. restart) and the relist
+//! after a 410 Gone.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use serde_json::json;
+
+use crate::{start, start_with};
+
+fn cm(name: &str) -> ConfigMap {
+    match serde_json::from_value(
+        json!({"metadata": {"name": name, "labels": {"app": "t"}}, "data": {"k": "v"}}),
+    ) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+async fn client(emu: &lodestone_test::Emulator) -> kube::Client {
+    match emu.client().await {
+        Ok(c) => c,
+        Err(e) => panic!("client: {e}"),
+    }
+}
+
+async fn until<F: Fn() -> bool>(what: &str, f: F) {
+    for _ in 0..200 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reflector_follows_creates_updates_deletes() {
+    let emu = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client(&emu).await, "default");
+    for n in ["a", "b"] {
+        api.create(&PostParams::default(), &cm(n))
+            .await
+            .map_err(|e| e.to_string())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let (reader, writer) = reflector::store::<ConfigMap>();
+    let cfg = watcher::Config::default().labels("app=t");
+    let stream = reflector(writer, watcher(api.clone(), cfg))
+        .applied_objects()
+        .boxed();
+    let task = tokio::spawn(async move { stream.for_each(|_| async {}).await });
+    until("initial list", || reader.state().len() == 2).await;
+    api.create(&PostParams::default(), &cm("c"))
+        .await
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let patch = Patch::Merge(json!({"data": {"k": "changed"}}));
+    api.patch("a", &PatchParams::default(), &patch)
+        .await
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    api.delete("b", &DeleteParams::default())
+        .await
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    until("c added, b deleted, a changed", || {
+        let names: Vec<String> = reader
+            .state()
+            .iter()
+            .filter_map(|c| c.metadata.name.clone())
+            .collect();
+        let a_changed = reader.state().iter().any(|c| {
+            c.metadata.name.as_deref() == Some("a")
+                && c.data.as_ref().and_then(|d| d.get("k")).map(String::as_str) == Some("changed")
+        });
+        names.len() == 2 && names.contains(&"c".to_string()) && a_changed
+    })
+    .await;
+    // Dropping the label takes it out of the selected set (a DELETED event for this watch).
+    let patch = Patch::Merge(json!({"metadata": {"labels": {"app": null}}}));
+    api.patch("c", &PatchParams::default(), &patch)
+        .await
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    until("c left the selection", || reader.state().len() == 1).await;
+    task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watcher_relists_after_410() {
+    let emu = start_with(lodestone_test::Options {
+        history: 4,
+        ..Default::default()
+    })
+    .await;
+    let api: Api<ConfigMap> = Api::namespaced(client(&emu).await, "default");
+    let mut stream = watcher(api.clone(), watcher::Config::default().timeout(1)).boxed();
+    // Initial (empty) list.
+    loop {
+        match stream.try_next().await {
+            Ok(Some(watcher::Event::InitDone)) => break,
+            Ok(Some(_)) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    api.create(&PostParams::default(), &cm("first"))
+        .await
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    loop {
+        if let Ok(Some(watcher::Event::Apply(c))) = stream.try_next().await
+            && c.metadata.name.as_deref() == Some("first")
+        {
+            break;
+        }
+    }
+    // Stop reading: the server ends the watch after 1 s, and history moves past our version.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    for i in 0..8 {
+        api.create(&PostParams::default(), &cm(&format!("later{i}")))
+            .await
+            .map_err(|e| e.to_string())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut saw_gone = false;
+    let mut relisted = vec![];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
+            Ok(Some(Err(watcher::Error::WatchError(e)))) if e.code == 410 => saw_gone = true,
+            Ok(Some(Ok(watcher::Event::Init))) => relisted.clear(),
+            Ok(Some(Ok(watcher::Event::InitApply(c)))) => relisted.extend(c.metadata.name),
+            Ok(Some(Ok(watcher::Event::InitDone))) => break,
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => panic!("watcher never relisted"),
+        }
+    }
+    assert!(saw_gone, "the resume must hit 410 Gone");
+    assert_eq!(relisted.len(), 9, "{relisted:?}");
+}
+
+struct Ctx {
+    api: Api<ConfigMap>,
+    runs: AtomicUsize,
+}
+
+async fn reconcile(obj: Arc<ConfigMap>, ctx: Arc<Ctx>) -> Result<Action, kube::Error> {
+    ctx.runs.fetch_add(1, Ordering::SeqCst);
+    let name = obj.metadata.name.clone().unwrap_or_default();
+    if obj
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("seen"))
+        .is_none()
+    {
+        let patch = Patch::Merge(json!({"metadata": {"annotations": {"seen": "yes"}}}));
+        ctx.api
+            .patch(&name, &PatchParams::default(), &patch)
+            .await?;
+    }
+    Ok(Action::await_change())
+}
+
+fn error_policy(_: Arc<ConfigMap>, _: &kube::Error, _: Arc<Ctx>) -> Action {
+    Action::requeue(Duration::from_millis(200))
+}
+
+fn run_controller(api: Api<ConfigMap>) -> (tokio::task::JoinHandle<()>, Arc<Ctx>) {
+    let ctx = Arc::new(Ctx {
+        api: api.clone(),
+        runs: AtomicUsize::new(0),
+    });
+    let c = ctx.clone();
+    let task = tokio::spawn(async move {
+        Controller::new(api, watcher::Config::default())
+            .run(reconcile, error_policy, c)
+            .for_each(|_| async {})
+            .await;
+    });
+    (task, ctx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controller_reconciles_and_resumes_after_restart() {
+    let emu = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client(&emu).await, "default");
+    api.create(&PostParams::default(), &cm("one"))
+        .await
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let seen = |api: Api<ConfigMap>, n: usize| async move {
+        for _ in 0..200 {
+            let list = api
+                .list(&Default::default())
+                .await
+                .map(|l| l.items)
+                .unwrap_or_default();
+            let c = list
+                .iter()
+                .filter(|c| {
+                    c.metadata
+                        .annotations
+                        .as_ref()
+                        .is_some_and(|a| a.contains_key("seen"))
+                })
+                .count();
+            if c >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("controller never annotated {n} objects");
+    };
+    let (task, ctx) = run_controller(api.clone());
+    seen(api.clone(), 1).await;
+    api.create(&PostParams::default(), &cm("two"))
+        .await
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    seen(api.clone(), 2).await;
+    assert!(ctx.runs.load(Ordering::SeqCst) >= 2);
+    task.abort();
+    // While it is down, changes keep coming; the restarted controller catches up.
+    api.create(&PostParams::default(), &cm("three"))
+        .await
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (task, _) = run_controller(api.clone());
+    seen(api.clone(), 3).await;
+    task.abort();
+}
