@@ -126,7 +126,8 @@ pub struct MpUnreach {
     pub withdrawn: Vec<IpNet>,
 }
 
-/// An attribute we do not interpret, kept verbatim.
+/// An attribute we do not interpret, kept verbatim (flags without the extended-length bit,
+/// which the encoder sets from the value length).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawAttribute {
     pub flags: u8,
@@ -360,7 +361,7 @@ pub(crate) fn decode_attributes(
                 });
             }
             out.attrs.unknown.push(RawAttribute {
-                flags,
+                flags: flags & !FLAG_EXTENDED_LENGTH,
                 type_code,
                 value: value.to_vec(),
             });
@@ -483,7 +484,7 @@ pub(crate) fn decode_attributes(
             MP_REACH_NLRI => match decode_mp_reach(value, raw)? {
                 Some(m) => a.mp_reach = Some(m),
                 None => a.unknown.push(RawAttribute {
-                    flags,
+                    flags: flags & !FLAG_EXTENDED_LENGTH,
                     type_code,
                     value: value.to_vec(),
                 }),
@@ -491,13 +492,13 @@ pub(crate) fn decode_attributes(
             MP_UNREACH_NLRI => match decode_mp_unreach(value, raw)? {
                 Some(m) => a.mp_unreach = Some(m),
                 None => a.unknown.push(RawAttribute {
-                    flags,
+                    flags: flags & !FLAG_EXTENDED_LENGTH,
                     type_code,
                     value: value.to_vec(),
                 }),
             },
             _ => a.unknown.push(RawAttribute {
-                flags,
+                flags: flags & !FLAG_EXTENDED_LENGTH,
                 type_code,
                 value: value.to_vec(),
             }),
