@@ -7,10 +7,9 @@
 //! ```
 
 use std::fmt;
-use std::time::Duration;
 
 use super::community::CommunityError;
-use super::model::ObjectRef;
+use super::model::{ObjectRef, Pending};
 use super::selector::SelectorError;
 
 /// One fatal problem in the configuration.
@@ -69,15 +68,16 @@ pub enum Reason {
         /// The entry.
         value: String,
     },
-    /// Two CIDRs overlap (or are equal), in one pool or between pools.
-    #[error("{cidr} overlaps {other_cidr} of pool {other_pool:?}")]
-    CidrOverlap {
-        /// CIDR of this pool.
-        cidr: String,
-        /// Pool already holding the other CIDR.
+    /// Two address entries share addresses (equal, nested or overlapping), in one pool or
+    /// between pools.
+    #[error("{addresses} overlaps {other_addresses} of pool {other_pool:?}")]
+    AddressOverlap {
+        /// The entry of this pool, as written.
+        addresses: String,
+        /// The pool holding the other entry (may be this pool).
         other_pool: String,
-        /// The other CIDR.
-        other_cidr: String,
+        /// The other entry, as written.
+        other_addresses: String,
     },
     /// The same value twice in a list that must not repeat.
     #[error("{value:?} is listed twice")]
@@ -124,22 +124,27 @@ pub enum Reason {
     /// A router ID that is not an IPv4 address.
     #[error("router ID {0:?} is not an IPv4 address (BGP identifiers are 32-bit)")]
     InvalidRouterId(String),
-    /// A duration that does not parse.
-    #[error("{0:?} is not a duration (like \"90s\" or \"1m30s\")")]
-    InvalidDuration(String),
+    /// A duration that does not parse, or is negative.
+    #[error("{value:?} is not a valid duration: {detail}")]
+    InvalidDuration {
+        /// The text.
+        value: String,
+        /// Why.
+        detail: String,
+    },
     /// Hold time of 1 or 2 seconds (after rounding down to whole seconds).
-    #[error("hold time {hold:?} must be 0 or at least 3s")]
+    #[error("hold time {hold} must be 0 or at least 3s")]
     HoldTimeTooShort {
         /// The resolved hold time.
-        hold: Duration,
+        hold: String,
     },
     /// Keepalive longer than the hold time.
-    #[error("keepalive time {keepalive:?} is longer than hold time {hold:?}")]
+    #[error("keepalive time {keepalive} is longer than hold time {hold}")]
     KeepaliveAboveHold {
         /// Resolved keepalive.
-        keepalive: Duration,
+        keepalive: String,
         /// Resolved hold time.
-        hold: Duration,
+        hold: String,
     },
     /// Both `password` and `passwordSecret`.
     #[error("password and passwordSecret are mutually exclusive")]
@@ -240,6 +245,8 @@ pub enum Reason {
 pub struct ConfigError {
     /// The problems (never empty).
     pub problems: Vec<Problem>,
+    /// References not created yet, found along the way (non-fatal).
+    pub pending: Vec<Pending>,
 }
 
 impl fmt::Display for ConfigError {
