@@ -226,17 +226,9 @@ async fn route(fe: &Frontend, req: Request<Incoming>) -> ApiResult<Response<Body
         };
     if let Some(sr) = &sub
         && !(sr == "status" && rt.status)
-        && !(sr == "finalize" && rt.kind == "Namespace" && rt.group.is_empty())
     {
         return Err(ApiError::path_not_found());
     }
-    let sub = sub.map(|s| {
-        if s == "finalize" {
-            "status".to_string()
-        } else {
-            s
-        }
-    });
     // A namespaced resource requested without a namespace lists across all of them; a named
     // object needs one.
     if rt.namespaced && namespace.is_none() && name.is_some() {

@@ -422,3 +422,90 @@ async fn list_selectors_and_pagination() {
     let r = call(&emu, "GET", &format!("{base}?continue=garbage!"), None).await;
     assert_eq!(r.code, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_bookmarks_initial_events_and_timeout() {
+    let emu = start_with(lodestone_test::Options {
+        bookmark_interval: std::time::Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await;
+    let base = "/api/v1/namespaces/default/configmaps";
+    let made = call(
+        &emu,
+        "POST",
+        base,
+        Some(
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "gen-"}}),
+        ),
+    )
+    .await
+    .json();
+    let name = made["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
+    let rv: u64 = made["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
+
+    // Streaming list: ADDED for the current state, then the initial-events-end bookmark.
+    let r = call(&emu, "GET", &format!("{base}?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1"), None).await;
+    let events: Vec<Value> = String::from_utf8_lossy(&r.body)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(events[0]["type"], "ADDED");
+    assert_eq!(events[0]["object"]["metadata"]["name"], name.as_str());
+    assert_eq!(events[1]["type"], "BOOKMARK");
+    assert_eq!(
+        events[1]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
+    let bm_rv: u64 = events[1]["object"]["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
+    assert!(bm_rv >= rv);
+    // Periodic bookmarks; the watch ends after timeoutSeconds on its own.
+    let started = std::time::Instant::now();
+    let r = call(
+        &emu,
+        "GET",
+        &format!(
+            "{base}?watch=true&resourceVersion={rv}&allowWatchBookmarks=true&timeoutSeconds=1"
+        ),
+        None,
+    )
+    .await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let events: Vec<Value> = String::from_utf8_lossy(&r.body)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        !events.is_empty() && events.iter().all(|e| e["type"] == "BOOKMARK"),
+        "{events:?}"
+    );
+    assert_eq!(events[0]["object"]["kind"], "ConfigMap");
+    // Resume from a resourceVersion delivers only later events.
+    call(&emu, "POST", base, Some(&cm("later"))).await;
+    let r = call(
+        &emu,
+        "GET",
+        &format!("{base}?watch=true&resourceVersion={rv}&timeoutSeconds=1"),
+        None,
+    )
+    .await;
+    let events: Vec<Value> = String::from_utf8_lossy(&r.body)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["type"], "ADDED");
+    assert_eq!(events[0]["object"]["metadata"]["name"], "later");
+}
