@@ -353,3 +353,149 @@ pub fn frr_config(
     ));
     c
 }
+
+/// A foreground daemon (bird -f, gobgpd) in a namespace, killed by PID on drop.
+pub struct Daemon {
+    child: Child,
+    pub dir: tempdir::Dir,
+}
+
+pub mod tempdir {
+    use std::path::PathBuf;
+
+    /// A scratch directory removed on drop.
+    pub struct Dir(pub PathBuf);
+
+    impl Dir {
+        pub fn new(tag: &str) -> Self {
+            let p = std::env::temp_dir().join(format!(
+                "lodestone-bgp-{tag}-{}-{}",
+                std::process::id(),
+                super::SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(&p).expect("scratch dir");
+            Self(p)
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl Daemon {
+    pub fn spawn(ns: &Netns, dir: tempdir::Dir, cmd: &[&str]) -> Self {
+        let log = std::fs::File::create(dir.0.join("daemon.log")).expect("log file");
+        let child = Command::new("ip")
+            .args(["netns", "exec", &ns.name])
+            .args(cmd)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawning daemon");
+        Self { child, dir }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.0.join("daemon.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// BIRD 2 with one BGP protocol `lodestone`.
+pub struct Bird {
+    pub daemon: Daemon,
+    sock: String,
+}
+
+impl Bird {
+    pub fn start(ns: &Netns, config: &str) -> Self {
+        let dir = tempdir::Dir::new("bird");
+        let conf = dir.0.join("bird.conf");
+        let sock = dir.0.join("bird.ctl").to_string_lossy().into_owned();
+        std::fs::write(&conf, config).expect("bird.conf");
+        let conf = conf.to_string_lossy().into_owned();
+        let daemon = Daemon::spawn(ns, dir, &["bird", "-f", "-c", &conf, "-s", &sock]);
+        let b = Self { daemon, sock };
+        wait_for("birdc to answer", Duration::from_secs(30), || {
+            b.birdc("show status")
+                .contains("Daemon is up")
+                .then_some(())
+        });
+        b
+    }
+
+    pub fn birdc(&self, cmd: &str) -> String {
+        let mut args = vec!["-s", self.sock.as_str()];
+        args.extend(cmd.split_whitespace());
+        Command::new("birdc")
+            .args(&args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// `show route for PREFIX all` text, when the prefix is present.
+    pub fn route(&self, prefix: &str) -> Option<String> {
+        let out = self.birdc(&format!("show route {prefix} all"));
+        out.contains(prefix).then_some(out)
+    }
+}
+
+/// GoBGP with its gRPC API on 127.0.0.1:PORT inside the namespace.
+pub struct GoBgp {
+    pub daemon: Daemon,
+    ns: String,
+    port: u16,
+}
+
+impl GoBgp {
+    pub fn start(ns: &Netns, config_toml: &str, api_port: u16) -> Self {
+        let dir = tempdir::Dir::new("gobgp");
+        let conf = dir.0.join("gobgpd.toml");
+        std::fs::write(&conf, config_toml).expect("gobgpd.toml");
+        let conf = conf.to_string_lossy().into_owned();
+        let api = format!("127.0.0.1:{api_port}");
+        let daemon = Daemon::spawn(
+            ns,
+            dir,
+            &["gobgpd", "-f", &conf, "-t", "toml", "--api-hosts", &api],
+        );
+        let g = Self {
+            daemon,
+            ns: ns.name.clone(),
+            port: api_port,
+        };
+        wait_for("gobgp API", Duration::from_secs(30), || {
+            g.cli(&["global"]).contains("AS").then_some(())
+        });
+        g
+    }
+
+    pub fn cli(&self, args: &[&str]) -> String {
+        let port = self.port.to_string();
+        Command::new("ip")
+            .args(["netns", "exec", &self.ns, "gobgp", "--port", &port])
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The path attributes of `prefix` in the global RIB, as GoBGP's JSON.
+    pub fn route(&self, family: &str, prefix: &str) -> Option<serde_json::Value> {
+        let v: serde_json::Value =
+            serde_json::from_str(&self.cli(&["-j", "global", "rib", "-a", family])).ok()?;
+        let paths = v.get(prefix)?.as_array()?;
+        paths.first().cloned()
+    }
+}
