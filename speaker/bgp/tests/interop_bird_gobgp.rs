@@ -105,7 +105,7 @@ fn gobgp_config(passive: bool) -> String {
     )
 }
 
-fn attr<'a>(path: &'a serde_json::Value, type_code: u64) -> Option<&'a serde_json::Value> {
+fn attr(path: &serde_json::Value, type_code: u64) -> Option<&serde_json::Value> {
     path.get("attrs")?
         .as_array()?
         .iter()
