@@ -6,11 +6,21 @@ const USAGE: &str = "\
 usage: lodestone-ccm <command> [options]
 
 commands:
-  validate -f PATH [-f PATH ...]   check metallb.io configuration offline (not built yet)
+  validate -f PATH [-f PATH ...]   check metallb.io configuration offline
   run --kubeconfig PATH --namespace NS [...]   run the controllers (not built yet)
 ";
 
 fn main() -> ExitCode {
-    eprint!("{USAGE}");
-    ExitCode::from(2)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("validate") => ExitCode::from(lodestone_ccm::validate::run(
+            &args[1..],
+            &mut std::io::stdout(),
+            &mut std::io::stderr(),
+        )),
+        _ => {
+            eprint!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
 }

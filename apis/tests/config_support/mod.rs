@@ -10,14 +10,19 @@ pub struct Row {
     pub expect: Expect,
 }
 
+/// (object name, field, matcher on what is missing).
+pub type PendingRow = (&'static str, &'static str, fn(&Missing) -> bool);
+/// (object name, field, matcher on the reason).
+pub type ProblemRow = (&'static str, &'static str, fn(&Reason) -> bool);
+
 /// Expected outcome of a row.
 pub enum Expect {
     /// Valid, no pending references; the check must hold on the Config.
     Valid(fn(&Config) -> bool),
     /// Valid with exactly these pending references: (object name, field, missing matcher).
-    Pending(Vec<(&'static str, &'static str, fn(&Missing) -> bool)>),
+    Pending(Vec<PendingRow>),
     /// Invalid with exactly these problems, in order: (object name, field, reason matcher).
-    Invalid(Vec<(&'static str, &'static str, fn(&Reason) -> bool)>),
+    Invalid(Vec<ProblemRow>),
 }
 
 pub fn any(_: &Config) -> bool {
@@ -136,10 +141,7 @@ pub fn run(rows: &[Row]) -> Vec<String> {
     failures
 }
 
-fn compare_pending(
-    want: &[(&'static str, &'static str, fn(&Missing) -> bool)],
-    got: &[Pending],
-) -> Option<String> {
+fn compare_pending(want: &[PendingRow], got: &[Pending]) -> Option<String> {
     let ok = want.len() == got.len()
         && want.iter().zip(got).all(|((name, field, m), p)| {
             p.object.name == *name && p.field == *field && m(&p.missing)
