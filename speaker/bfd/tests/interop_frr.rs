@@ -226,16 +226,29 @@ fn frr_single_hop_up_cut_restore_and_bad_packets() {
     drop(lab);
 }
 
-/// FRR's echo mode: FRR sends echo frames (source = destination = its own address) that our
-/// kernel forwards back; we advertise a Required Min Echo RX so FRR starts echo at all.
+/// Echo both ways. FRR's echo: frames carrying source = destination = its own address that our
+/// kernel forwards back (we advertise a Required Min Echo RX so FRR starts echo at all). Ours:
+/// the same shape towards FRR, looped by its forwarding plane back to our echo socket (which
+/// needs accept_local on our interface, the source being our own address).
 #[test]
 fn frr_echo_mode_comes_up() {
     if !lab::enabled() {
         return;
     }
     let mut lab = Lab::new("bfde");
-    // FRR's IPv4 echo is looped in our forwarding plane.
-    lab.sysctl(&lab.ours.clone(), "net.ipv4.ip_forward", "1");
+    // IPv4 echo is looped in the forwarding planes.
+    let (ours, peer) = (lab.ours.clone(), lab.peer.clone());
+    lab.sysctl(&ours, "net.ipv4.ip_forward", "1");
+    lab.sysctl(&peer, "net.ipv4.ip_forward", "1");
+    lab.sysctl(
+        &ours,
+        &format!("net.ipv4.conf.{}.accept_local", lab.if_ours),
+        "1",
+    );
+    for ns in [&ours, &peer] {
+        lab.sysctl(ns, "net.ipv4.conf.all.rp_filter", "0");
+        lab.sysctl(ns, "net.ipv4.conf.default.rp_filter", "0");
+    }
     let driver = NsDriver::start(&lab.ours, DriverConfig::default());
     let bfd = driver.bfd();
     let mut events = bfd.subscribe();
@@ -279,6 +292,24 @@ fn frr_echo_mode_comes_up() {
     assert_eq!(peers[0]["echo-transmit-interval"], 50, "{peers}");
     assert_eq!(peers[0]["remote-echo-receive-interval"], 50, "{peers}");
     assert_eq!(lab.frr_status(OURS).as_deref(), Some("up"));
+    // Our own echo goes out and comes back.
+    let ours_echo = wait_until(Duration::from_secs(15), || {
+        bfd.metrics()
+            .peers
+            .get(&ip(PEER))
+            .is_some_and(|c| c.echo_output > 20 && c.echo_input > 20)
+    });
+    let status = block_on(bfd.sessions()).expect("status");
+    assert!(
+        ours_echo,
+        "our echo loops: {:?} {:?}",
+        bfd.metrics(),
+        status
+    );
+    assert!(
+        status[0].echo_active && status[0].state == State::Up,
+        "{status:?}"
+    );
 }
 
 /// Passive: we send nothing until FRR speaks, then come Up.

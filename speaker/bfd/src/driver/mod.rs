@@ -217,6 +217,7 @@ impl Bfd {
             next_id: 1,
             random: XorShift::new(seed),
             echo,
+            echo_raw4: None,
             v4: config.ipv4,
             v6: config.ipv6,
         };
@@ -347,6 +348,8 @@ struct Runner {
     random: XorShift,
     /// Echo sockets [v4, v6], used to send our echo and reflect the peer's.
     echo: [Option<Arc<UdpSocket>>; 2],
+    /// Raw IPv4 socket for our own echo (opened on first use; needs CAP_NET_RAW).
+    echo_raw4: Option<socket2::Socket>,
     v4: bool,
     v6: bool,
 }

@@ -13,7 +13,7 @@ pub(super) mod reason {
     pub const ECHO_BAD_TTL: &str = "echo_bad_ttl";
     pub const ECHO_UNKNOWN_SESSION: &str = "echo_unknown_session";
     pub const SEND_FAILED: &str = "send_failed";
-    pub const ECHO_SEND_UNSUPPORTED: &str = "echo_send_unsupported_v4";
+    pub const ECHO_SEND_FAILED: &str = "echo_send_failed";
 }
 
 impl Runner {
@@ -208,23 +208,32 @@ impl Runner {
                     }
                 }
                 Output::SendEcho(echo) => {
-                    // IPv6: the peer's bfdd loops it back with hop limit 254. IPv4: FRR expects
-                    // the packet looped in its forwarding plane (frame to its MAC carrying our
-                    // own address as destination), which needs a raw socket we do not open.
-                    let sock = if key.peer.is_ipv6() {
-                        self.echo[1].clone()
-                    } else {
-                        None
-                    };
-                    match sock {
-                        Some(s) => {
-                            let dest = SocketAddr::new(key.peer, self.ports.echo);
-                            match s.try_send_to(&echo.encode(), dest) {
-                                Ok(_) => self.metrics.peer(key.peer, |c| c.echo_output += 1),
-                                Err(_) => self.metrics.drop_packet(reason::SEND_FAILED),
-                            }
+                    let payload = echo.encode();
+                    let sent = match (key.local, key.peer) {
+                        // FRR loops IPv4 echo in its forwarding plane: a packet from and to our
+                        // own address, handed to the peer (raw socket, routed by the peer
+                        // address). It returns with TTL 254 to our echo socket (the receiving
+                        // interface needs accept_local=1, as the source is our own address).
+                        (IpAddr::V4(local), IpAddr::V4(_)) => {
+                            let pkt =
+                                crate::echo::ipv4_loop_packet(local, self.ports.echo, &payload);
+                            raw_v4(&mut self.echo_raw4)
+                                .and_then(|s| s.send_to(&pkt, &SocketAddr::new(key.peer, 0).into()))
                         }
-                        None => self.metrics.drop_packet(reason::ECHO_SEND_UNSUPPORTED),
+                        // IPv6: the peer's bfdd reflects it with hop limit 254.
+                        _ => match self.echo[1].clone() {
+                            Some(s) => {
+                                s.try_send_to(&payload, SocketAddr::new(key.peer, self.ports.echo))
+                            }
+                            None => Err(std::io::Error::other("no IPv6 echo socket")),
+                        },
+                    };
+                    match sent {
+                        Ok(_) => self.metrics.peer(key.peer, |c| c.echo_output += 1),
+                        Err(err) => {
+                            debug!(peer = %key.peer, error = %err, "bfd echo send failed");
+                            self.metrics.drop_packet(reason::ECHO_SEND_FAILED);
+                        }
                     }
                 }
                 Output::ArmTimer(kind, at) => {
@@ -377,7 +386,12 @@ impl Runner {
             // Our own echo coming back.
             Some(254) => match self.by_discr.get(&echo.my_discriminator).copied() {
                 Some(id) => {
-                    self.metrics.peer(peer, |c| c.echo_input += 1);
+                    // The source is our own address (IPv4 loop) or the peer's (IPv6 reflection):
+                    // count it under the session's peer either way.
+                    if let Some(e) = self.sessions.get(&id) {
+                        let p = e.spec.key.peer;
+                        self.metrics.peer(p, |c| c.echo_input += 1);
+                    }
                     self.input(id, Input::EchoReturned);
                 }
                 None => self.metrics.drop_packet(reason::ECHO_UNKNOWN_SESSION),
@@ -396,6 +410,22 @@ fn set_ttl_for(s: &UdpSocket, v6: bool, ttl: u32) -> std::io::Result<()> {
     } else {
         sock.set_ttl_v4(ttl)
     }
+}
+
+/// The raw IPv4 socket for our echo, opened on first use.
+fn raw_v4(slot: &mut Option<socket2::Socket>) -> std::io::Result<&socket2::Socket> {
+    if slot.is_none() {
+        let s = socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::RAW,
+            // IPPROTO_RAW: we supply the IP header (implies IP_HDRINCL).
+            Some(socket2::Protocol::from(255)),
+        )?;
+        s.set_nonblocking(true)?;
+        *slot = Some(s);
+    }
+    slot.as_ref()
+        .ok_or_else(|| std::io::Error::other("raw socket unavailable"))
 }
 
 /// IPv4-mapped IPv6 sources are IPv4 peers.
