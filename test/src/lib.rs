@@ -32,6 +32,7 @@ pub mod schema;
 pub mod selector;
 pub mod service;
 pub mod store;
+pub mod table;
 pub mod tls;
 pub mod webhook;
 

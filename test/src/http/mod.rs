@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::StreamExt;
-use http_body_util::{BodyExt, Full, Limited, StreamBody, combinators::UnsyncBoxBody};
+use http_body_util::{BodyExt, Full, StreamBody, combinators::UnsyncBoxBody};
 use hyper::body::{Frame, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use rand::Rng;
@@ -20,11 +20,11 @@ use tokio::sync::mpsc;
 
 use crate::authz::{self, Attributes, Auth, User};
 use crate::catalog::ResourceType;
-use crate::discovery;
 use crate::error::{ApiError, ApiResult};
 use crate::patch::{self, PatchType};
 use crate::rest::{Cluster, DeleteOptions, ListOptions, Target, WriteOptions};
 use crate::selector::{FieldSelector, LabelSelector};
+use crate::{discovery, table};
 
 /// Largest request body the real server accepts (3 MiB).
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -257,13 +257,22 @@ async fn route(fe: &Frontend, req: Request<Incoming>) -> ApiResult<Response<Body
     authorize(fe, &user, verb, &target)?;
     let content_type = header("content-type").unwrap_or_default();
     let wo = write_options(&query, &user, header("user-agent").as_deref());
+    let as_table = table::wanted(&header("accept").unwrap_or_default());
+    let include_object = query.get("includeObject").is_some_and(|i| i == "Object");
+    let present = |v: Value| {
+        if as_table {
+            table::render(&fe.cluster, &target.rt, &v, include_object, true)
+        } else {
+            v
+        }
+    };
     match verb {
-        "get" => Ok(json_response(200, &fe.cluster.get(&target).await?)),
+        "get" => Ok(json_response(200, &present(fe.cluster.get(&target).await?))),
         "list" => Ok(json_response(
             200,
-            &fe.cluster.list(&target, &list_options(&query)?).await?,
+            &present(fe.cluster.list(&target, &list_options(&query)?).await?),
         )),
-        "watch" => watch_response(fe, target, &query),
+        "watch" => watch_response(fe, target, &query, as_table.then_some(include_object)),
         "create" => {
             let body = read_object(req, &content_type).await?;
             let (code, obj) = fe.cluster.create(&target, body, &wo).await?;
@@ -362,19 +371,28 @@ fn list_options(q: &HashMap<String, String>) -> ApiResult<ListOptions> {
     })
 }
 
+/// Reads the body up to [`MAX_BODY`]. A larger body is drained (up to 8× the limit) before the
+/// 413, so the client finishes sending and reads the Status instead of a reset connection.
 async fn read_body(req: Request<Incoming>) -> ApiResult<Bytes> {
-    match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(ApiError::too_large(MAX_BODY))
+    let mut body = req.into_body();
+    let mut buf = bytes::BytesMut::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| ApiError::bad_request(format!("error reading request body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            total += data.len();
+            if total <= MAX_BODY {
+                buf.extend_from_slice(&data);
+            } else if total > 8 * MAX_BODY {
+                break;
+            }
         }
-        Err(e) => Err(ApiError::bad_request(format!(
-            "error reading request body: {e}"
-        ))),
     }
+    if total > MAX_BODY {
+        return Err(ApiError::too_large(MAX_BODY));
+    }
+    Ok(buf.freeze())
 }
 
 async fn read_object(req: Request<Incoming>, content_type: &str) -> ApiResult<Value> {
@@ -437,10 +455,12 @@ async fn delete_options(
     Ok(d)
 }
 
+/// `table`: Some(include_object) when the client asked for Table rows.
 fn watch_response(
     fe: &Frontend,
     mut target: Target,
     q: &HashMap<String, String>,
+    table: Option<bool>,
 ) -> ApiResult<Response<Body>> {
     let mut list = list_options(q)?;
     // Watching one named object is a collection watch on metadata.name.
@@ -469,6 +489,7 @@ fn watch_response(
         send_initial_events: q.get("sendInitialEvents").is_some_and(|b| b == "true"),
         timeout,
         bookmark_interval: fe.bookmark_interval,
+        table,
     };
     let (tx, rx) = mpsc::channel::<Bytes>(256);
     tokio::spawn(watch::run(fe.cluster.clone(), req, tx));

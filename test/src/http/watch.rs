@@ -23,6 +23,20 @@ pub struct WatchRequest {
     pub send_initial_events: bool,
     pub timeout: Duration,
     pub bookmark_interval: Duration,
+    /// Some(include_object): send objects as Table rows.
+    pub table: Option<bool>,
+}
+
+/// Serialises objects the way the client asked (Table rows or plain objects).
+fn present(c: &Cluster, w: &WatchRequest, obj: Value, first: &mut bool) -> Value {
+    match w.table {
+        Some(include) => {
+            let t = crate::table::render(c, &w.target.rt, &obj, include, *first);
+            *first = false;
+            t
+        }
+        None => obj,
+    }
 }
 
 fn line(kind: &str, object: &Value) -> Bytes {
@@ -81,7 +95,9 @@ pub async fn run(c: Arc<Cluster>, w: WatchRequest, tx: mpsc::Sender<Bytes>) {
             return;
         }
     };
+    let mut first = true;
     for o in initial {
+        let o = present(&c, &w, o, &mut first);
         if !send("ADDED", o).await {
             return;
         }
@@ -97,7 +113,7 @@ pub async fn run(c: Arc<Cluster>, w: WatchRequest, tx: mpsc::Sender<Bytes>) {
     let backlog = std::mem::take(&mut sub.backlog);
     for ev in backlog {
         progress = ev.rv;
-        if !deliver(&c, &w, &key, ns.as_deref(), &ev, &tx).await {
+        if !deliver(&c, &w, &key, ns.as_deref(), &ev, &tx, &mut first).await {
             return;
         }
     }
@@ -113,7 +129,7 @@ pub async fn run(c: Arc<Cluster>, w: WatchRequest, tx: mpsc::Sender<Bytes>) {
             ev = sub.feed.recv() => match ev {
                 Ok(ev) => {
                     progress = ev.rv;
-                    if !deliver(&c, &w, &key, ns.as_deref(), &ev, &tx).await {
+                    if !deliver(&c, &w, &key, ns.as_deref(), &ev, &tx, &mut first).await {
                         return;
                     }
                 }
@@ -131,6 +147,7 @@ async fn deliver(
     ns: Option<&str>,
     ev: &Event,
     tx: &mpsc::Sender<Bytes>,
+    first: &mut bool,
 ) -> bool {
     if ev.resource != key || ns.is_some_and(|n| n != ev.namespace) {
         return true;
@@ -146,7 +163,10 @@ async fn deliver(
         _ => return true,
     };
     match conversion::to_version(c, &w.target.rt, (*ev.object).clone()).await {
-        Ok(obj) => tx.send(line(kind, &obj)).await.is_ok(),
+        Ok(obj) => tx
+            .send(line(kind, &present(c, w, obj, first)))
+            .await
+            .is_ok(),
         Err(e) => {
             let _ = tx.send(line("ERROR", &e.to_status())).await;
             false

@@ -130,6 +130,37 @@ async fn create_get_list_label_annotate_patch_delete() {
     );
     let svc = k.json(&["-n", "shop", "get", "svc", "web"]);
     assert_eq!(svc["spec"]["ports"][1]["port"], 443);
+    // Server-side printing: the real Service columns.
+    let table = k.ok(&["-n", "shop", "get", "svc"], None);
+    let header: Vec<&str> = table
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        vec![
+            "NAME",
+            "TYPE",
+            "CLUSTER-IP",
+            "EXTERNAL-IP",
+            "PORT(S)",
+            "AGE"
+        ]
+    );
+    let row: Vec<&str> = table
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(&row[..2], &["web", "LoadBalancer"]);
+    assert_eq!(row[3], "<pending>");
+    assert!(
+        row[4].starts_with("80:30") && row[4].contains(",443:30"),
+        "{table}"
+    );
     let names = |v: &Value| -> Vec<String> {
         v["items"]
             .as_array()
