@@ -199,6 +199,21 @@ fn rows() -> Vec<Row> {
             expect: Valid(|c| c.peers["p"].endpoint == PeerEndpoint::Interface("eth1".into())),
         },
         Row {
+            name: "interface with a line break",
+            yaml: peer(
+                "p",
+                "myASN: 64500\npeerASN: 64501\ninterface: \"eth0\\nrouter bgp 1\"",
+            ),
+            expect: Invalid(vec![("p", "spec.interface", |r| {
+                matches!(r, Reason::LineBreak)
+            })]),
+        },
+        Row {
+            name: "VRF with a line break",
+            yaml: peer("p", &format!("{PEER}vrf: \"red\\r\"")),
+            expect: Invalid(vec![("p", "spec.vrf", |r| matches!(r, Reason::LineBreak))]),
+        },
+        Row {
             name: "malformed peer address",
             yaml: peer("p", "myASN: 64500\npeerASN: 64501\npeerAddress: 192.0.2"),
             expect: Invalid(vec![("p", "spec.peerAddress", |r| {
@@ -361,6 +376,30 @@ fn rows() -> Vec<Row> {
                 "spec.passwordSecret",
                 |r| matches!(r, Reason::SecretKeyMissing { key, .. } if key == "password"),
             )]),
+        },
+        Row {
+            name: "Secret password with a line break",
+            yaml: peer("p", &format!("{PEER}passwordSecret: {{name: s}}"))
+                + &secret("s", "Opaque", &[("password", "a\nb")]),
+            expect: Invalid(vec![("p", "spec.passwordSecret", |r| {
+                matches!(r, Reason::LineBreak)
+            })]),
+        },
+        Row {
+            name: "Secret password that is not text",
+            yaml: peer("p", &format!("{PEER}passwordSecret: {{name: s}}"))
+                + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: metallb-system}\ndata: {password: /w==}\n",
+            expect: Invalid(vec![("p", "spec.passwordSecret", |r| {
+                matches!(r, Reason::SecretNotText { .. })
+            })]),
+        },
+        Row {
+            name: "Secret in another namespace named by the reference",
+            yaml: peer(
+                "p",
+                &format!("{PEER}passwordSecret: {{name: s, namespace: other}}"),
+            ) + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: other}\nstringData: {password: pw}\n",
+            expect: Valid(|c| c.peers["p"].password.value() == Some("pw")),
         },
         // BFD profiles.
         Row {

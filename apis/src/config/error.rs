@@ -103,9 +103,6 @@ pub enum Reason {
     /// Both `peerASN` and `dynamicASN`.
     #[error("peerASN and dynamicASN are mutually exclusive")]
     BothPeerAsnAndDynamic,
-    /// `dynamicASN` other than internal/external.
-    #[error("dynamicASN {0:?} is neither \"internal\" nor \"external\"")]
-    InvalidDynamicAsn(String),
     /// `ebgpMultiHop` on an iBGP session.
     #[error("ebgpMultiHop is only for eBGP peers, and peerASN equals myASN")]
     MultihopOnIbgp,
