@@ -170,11 +170,11 @@ fn json_path(o: &Value, path: &str) -> Value {
     cur
 }
 
+/// Computes the cells after NAME for one object.
+type CellFn = Box<dyn Fn(&Value) -> Vec<Value> + Send>;
+
 /// Column definitions and one row of cells for an object of `rt`.
-fn columns(
-    c: &Cluster,
-    rt: &ResourceType,
-) -> (Vec<Value>, Box<dyn Fn(&Value) -> Vec<Value> + Send>) {
+fn columns(c: &Cluster, rt: &ResourceType) -> (Vec<Value>, CellFn) {
     if let Some(crd_name) = &rt.crd {
         let crd = c.store.lock().get(
             "apiextensions.k8s.io/customresourcedefinitions",
