@@ -7,7 +7,7 @@ usage: lodestone-ccm <command> [options]
 
 commands:
   validate -f PATH [-f PATH ...]   check metallb.io configuration offline
-  run --kubeconfig PATH --namespace NS [...]   run the controllers (not built yet)
+  run --kubeconfig PATH --namespace NS [...]   run the controllers
 ";
 
 fn main() -> ExitCode {
@@ -18,6 +18,7 @@ fn main() -> ExitCode {
             &mut std::io::stdout(),
             &mut std::io::stderr(),
         )),
+        Some("run") => lodestone_ccm::run::main(args[1..].iter().cloned()),
         _ => {
             eprint!("{USAGE}");
             ExitCode::from(2)

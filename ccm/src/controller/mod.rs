@@ -1,0 +1,297 @@
+//! The service controller: the LoadBalancer contract, driven by watches, written by the leader.
+//!
+//! ```text
+//!   watch Services, Namespaces ─┐                     ┌─ leader (term t): Engine (allocator)
+//!   watch metallb.io kinds, ────┼─► Change ─► dirty ──┤      reconcile dirty Services
+//!         Secrets (namespace)   │                     │      ─► ServiceWriter (gated) ─► API
+//!                               │                     └─ follower: evaluate config, no writes
+//!   config changed ─► Config::from_resources ─► metrics, ConfigurationState, Engine::set_config
+//! ```
+//!
+//! A new leader rebuilds every allocation from Service status before it allocates anything
+//! ([`engine::Engine::start`]); losing leadership drops the engine.
+
+pub mod config;
+pub mod engine;
+pub mod plan;
+pub mod watch;
+pub mod writer;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
+use kube::api::Api;
+use tokio::sync::{mpsc, watch as tokio_watch};
+use tracing::{info, warn};
+
+use crate::lease::{LeaderGate, Leadership};
+use crate::metrics::Metrics;
+use crate::run::http::Health;
+use config::{ConfigSource, StatusWriter};
+use engine::{Engine, Key, Reconciled};
+use plan::ClassFilter;
+use watch::Change;
+use writer::ServiceWriter;
+
+/// What the controller is told at start-up.
+#[derive(Clone, Debug)]
+pub struct ControllerParams {
+    /// The CCM's namespace: configuration, Secrets, the Lease.
+    pub namespace: String,
+    /// `--lb-class` values.
+    pub lb_classes: Vec<String>,
+    /// Serve Services without a class (`--no-default-class` turns it off).
+    pub serve_default_class: bool,
+    /// Our election identity (event reporting instance).
+    pub identity: String,
+}
+
+/// Runs the controller until `shutdown`; returns an error only when it cannot go on.
+pub async fn run(
+    client: kube::Client,
+    params: ControllerParams,
+    gate: LeaderGate,
+    metrics: Metrics,
+    health: Arc<Health>,
+    mut shutdown: tokio_watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Change>();
+    let (services, svc_task) = watch::spawn(
+        Api::<Service>::all(client.clone()),
+        (),
+        "Service",
+        tx.clone(),
+        metrics.clone(),
+        watch::service_change,
+    );
+    let (namespaces, ns_task) = watch::spawn(
+        Api::<Namespace>::all(client.clone()),
+        (),
+        "Namespace",
+        tx.clone(),
+        metrics.clone(),
+        watch::namespace_change,
+    );
+    let (secrets, secret_task) = watch::spawn(
+        Api::<Secret>::namespaced(client.clone(), &params.namespace),
+        (),
+        "Secret",
+        tx.clone(),
+        metrics.clone(),
+        watch::config_change,
+    );
+    let mut source = ConfigSource::spawn(
+        &client,
+        &params.namespace,
+        &tx,
+        &metrics,
+        secrets,
+        namespaces.clone(),
+    );
+    let mut tasks = vec![svc_task, ns_task, secret_task];
+    tasks.extend(source.take_tasks());
+    let _abort = AbortOnDrop(tasks);
+
+    info!("waiting for the watches to list every kind once");
+    let synced = async {
+        services.wait_until_ready().await?;
+        namespaces.wait_until_ready().await?;
+        source.wait_until_ready().await
+    };
+    tokio::select! {
+        r = synced => r.context("a watch stopped before it synced")?,
+        _ = shutdown.changed() => return Ok(()),
+    }
+    info!("watches synced");
+
+    let filter = ClassFilter {
+        serve_default: params.serve_default_class,
+        classes: params.lb_classes.clone(),
+    };
+    let mut writer = ServiceWriter::new(
+        client.clone(),
+        gate.clone(),
+        metrics.clone(),
+        params.identity.clone(),
+    );
+    let mut status = StatusWriter::new(
+        client.clone(),
+        &params.namespace,
+        gate.clone(),
+        metrics.clone(),
+    );
+    let mut leadership = gate.subscribe();
+    let mut engine: Option<Engine> = None;
+    let mut dirty: BTreeSet<Key> = BTreeSet::new();
+    let mut retry: BTreeSet<Key> = BTreeSet::new();
+    let mut config_dirty = true;
+    let mut all_dirty = true;
+    let mut retry_at: Option<tokio::time::Instant> = None;
+
+    loop {
+        // Configuration first: every replica evaluates it (metrics), the leader publishes it.
+        if config_dirty {
+            config_dirty = false;
+            let evaluated = source.evaluate();
+            metrics
+                .config_stale
+                .set(i64::from(evaluated.latest.is_err()));
+            if evaluated.latest.is_ok() {
+                metrics.config_loaded.set(1);
+            }
+            if let Some(e) = engine.as_mut() {
+                status.configuration_state(e.term, &evaluated).await;
+                if let (Ok(()), Some(c)) = (&evaluated.latest, evaluated.config) {
+                    match e.set_config(c) {
+                        Ok(dropped) => dirty.extend(dropped),
+                        Err(why) => warn!(error = %why, "allocator refused the configuration"),
+                    }
+                }
+            }
+            all_dirty = true;
+            health.set_synced(true);
+        }
+        // Leadership: a new term rebuilds from status; losing it drops everything.
+        let now_leading = match *leadership.borrow_and_update() {
+            Leadership::Leading { term, .. } => Some(term),
+            Leadership::Following => None,
+        };
+        match (now_leading, engine.as_ref().map(|e| e.term)) {
+            (Some(t), Some(had)) if t == had => {}
+            (Some(t), _) => {
+                metrics.leader.set(1);
+                writer.forget_all();
+                let evaluated = source.evaluate();
+                status.configuration_state(t, &evaluated).await;
+                let cfg = evaluated.config;
+                engine = Some(Engine::start(
+                    t,
+                    filter.clone(),
+                    cfg,
+                    &services,
+                    &namespaces,
+                    metrics.clone(),
+                ));
+                all_dirty = true;
+            }
+            (None, Some(_)) => {
+                metrics.leader.set(0);
+                engine = None;
+                writer.forget_all();
+                status.forget();
+            }
+            (None, None) => {}
+        }
+        if let Some(e) = engine.as_mut() {
+            if all_dirty {
+                dirty.extend(engine::all_keys(&services));
+                all_dirty = false;
+            }
+            let mut freed_any = false;
+            let mut lost = false;
+            while let Some(key) = dirty.pop_first() {
+                let started = Instant::now();
+                metrics.reconciles.with_label_values(&["service"]).inc();
+                let (result, freed) = e.reconcile(&key, &services, &namespaces, &mut writer).await;
+                metrics
+                    .reconcile_duration
+                    .observe(started.elapsed().as_secs_f64());
+                freed_any |= freed;
+                match result {
+                    Reconciled::Done => {}
+                    Reconciled::Retry => {
+                        retry.insert(key);
+                    }
+                    Reconciled::NotLeader => {
+                        lost = true;
+                        break;
+                    }
+                }
+                if freed_any && dirty.is_empty() {
+                    // Addresses came free: Services waiting for one may fit now.
+                    freed_any = false;
+                    let pending: Vec<Key> = e.pending().cloned().collect();
+                    dirty.extend(pending);
+                }
+                if rx.is_empty() || !dirty.len().is_multiple_of(64) {
+                    continue;
+                }
+                // Let watch events in between long batches.
+                while let Ok(c) = rx.try_recv() {
+                    apply_change(c, &mut dirty, &mut config_dirty, &mut all_dirty);
+                }
+                if config_dirty {
+                    break;
+                }
+            }
+            if lost {
+                engine = None;
+                metrics.leader.set(0);
+                writer.forget_all();
+                status.forget();
+                continue;
+            }
+            let counts = e.pool_counts();
+            status.pool_statuses(e.term, &counts).await;
+            if !retry.is_empty() && retry_at.is_none() {
+                retry_at = Some(tokio::time::Instant::now() + Duration::from_secs(1));
+            }
+        } else {
+            dirty.clear();
+            retry.clear();
+            retry_at = None;
+        }
+        if config_dirty || all_dirty || (engine.is_some() && !dirty.is_empty()) {
+            continue;
+        }
+        // Wait for something to happen.
+        let retry_sleep = async {
+            match retry_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = shutdown.changed() => return Ok(()),
+            r = leadership.changed() => {
+                if r.is_err() {
+                    anyhow::bail!("the election stopped publishing leadership");
+                }
+            }
+            c = rx.recv() => {
+                let Some(c) = c else { anyhow::bail!("every watch stopped") };
+                apply_change(c, &mut dirty, &mut config_dirty, &mut all_dirty);
+                while let Ok(c) = rx.try_recv() {
+                    apply_change(c, &mut dirty, &mut config_dirty, &mut all_dirty);
+                }
+            }
+            _ = retry_sleep => {
+                retry_at = None;
+                dirty.append(&mut retry);
+            }
+        }
+    }
+}
+
+fn apply_change(c: Change, dirty: &mut BTreeSet<Key>, config: &mut bool, all: &mut bool) {
+    match c {
+        Change::Service(ns, name) => {
+            dirty.insert((ns, name));
+        }
+        Change::Namespace => *all = true,
+        Change::Config => *config = true,
+    }
+}
+
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}

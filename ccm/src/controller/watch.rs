@@ -1,0 +1,125 @@
+//! Watches that feed in-memory stores and tell the controller what changed.
+//!
+//! ```text
+//!   watcher(Api<K>) ─► reflector(Writer<K>) ─► Store<K> (read by the controller)
+//!                                  └─► Change::{Service, Namespace, Config} on the channel
+//! ```
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use futures::StreamExt;
+use kube::api::{Api, ApiResource, DynamicObject};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+use tracing::warn;
+
+use crate::metrics::Metrics;
+
+/// What changed, as far as the controller cares.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Change {
+    /// One Service (namespace, name).
+    Service(String, String),
+    /// A Namespace's labels (pool namespaceSelectors): every Service may be affected.
+    Namespace,
+    /// A metallb.io object or a Secret: the configuration must be evaluated again.
+    Config,
+}
+
+/// Starts watching `api`; every event becomes `to_change(obj)` on `tx`.
+pub fn spawn<K>(
+    api: Api<K>,
+    dyntype: K::DynamicType,
+    what: &'static str,
+    tx: UnboundedSender<Change>,
+    metrics: Metrics,
+    to_change: fn(&K) -> Change,
+) -> (Store<K>, JoinHandle<()>)
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Clone + Eq + Hash + Default + Send + Sync,
+{
+    spawn_with(api, dyntype, what, tx, metrics, to_change)
+}
+
+/// Like [`spawn`] for objects without a static type (the metallb.io kinds as the API has them).
+pub fn spawn_dynamic(
+    api: Api<DynamicObject>,
+    resource: ApiResource,
+    what: &'static str,
+    tx: UnboundedSender<Change>,
+    metrics: Metrics,
+) -> (Store<DynamicObject>, JoinHandle<()>) {
+    spawn_with(api, resource, what, tx, metrics, |_| Change::Config)
+}
+
+fn spawn_with<K>(
+    api: Api<K>,
+    dyntype: K::DynamicType,
+    what: &'static str,
+    tx: UnboundedSender<Change>,
+    metrics: Metrics,
+    to_change: fn(&K) -> Change,
+) -> (Store<K>, JoinHandle<()>)
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Clone + Eq + Hash + Send + Sync,
+{
+    let writer = reflector::store::Writer::new(dyntype);
+    let store = writer.as_reader();
+    let stream = reflector::reflector(
+        writer,
+        watcher(api, watcher::Config::default()).default_backoff(),
+    );
+    let task = tokio::spawn(async move {
+        let mut stream = std::pin::pin!(stream);
+        while let Some(event) = stream.next().await {
+            match event {
+                Ok(watcher::Event::Apply(o) | watcher::Event::Delete(o)) => {
+                    metrics.updates.inc();
+                    if tx.send(to_change(&o)).is_err() {
+                        return;
+                    }
+                }
+                Ok(watcher::Event::InitApply(o)) => {
+                    metrics.updates.inc();
+                    if tx.send(to_change(&o)).is_err() {
+                        return;
+                    }
+                }
+                Ok(watcher::Event::Init) => {}
+                Ok(watcher::Event::InitDone) => {
+                    // A relist may have dropped objects we never saw deleted.
+                    if tx.send(Change::Config).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    metrics.update_errors.inc();
+                    warn!(kind = what, error = %e, "watch failed; retrying with backoff");
+                }
+            }
+        }
+    });
+    (store, task)
+}
+
+/// `Change::Service` for a Service object.
+pub fn service_change<K: ResourceExt>(o: &K) -> Change {
+    Change::Service(o.namespace().unwrap_or_default(), o.name_any())
+}
+
+/// `Change::Namespace` for any Namespace event.
+pub fn namespace_change<K>(_: &K) -> Change {
+    Change::Namespace
+}
+
+/// `Change::Config` for any event (Secrets).
+pub fn config_change<K>(_: &K) -> Change {
+    Change::Config
+}
