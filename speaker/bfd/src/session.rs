@@ -381,7 +381,10 @@ impl Session {
             // Answer at once, outside the transmit schedule (RFC 5880 §6.5).
             out.push(Output::Send(self.control(true)));
         }
-        if !was_transmitting {
+        let armed = out
+            .iter()
+            .any(|o| matches!(o, Output::ArmTimer(TimerKind::Transmit, _)));
+        if !was_transmitting && !armed {
             self.arm_transmit(now, out);
         }
         if self.remote_mult > 0 && self.state != State::AdminDown {
