@@ -377,6 +377,10 @@ impl Pool {
 
     /// [`Pool::admits`] plus `autoAssign`: whether the allocator may pick this pool for a
     /// Service that requested no pool and no address.
+    ///
+    /// MetalLB's order among admitted pools: pools with a `service_allocation` first, by
+    /// [`Pool::priority`] (lowest non-zero first, then 0), then pools without one. MetalLB picks
+    /// randomly among equals; Lodestone should break ties by name.
     pub fn admits_automatic(&self, svc: ServiceFacts<'_>) -> Result<(), PoolRefusal> {
         if !self.auto_assign {
             return Err(PoolRefusal::NotAutoAssign {
