@@ -26,6 +26,7 @@ pub mod discovery;
 pub mod error;
 pub mod http;
 pub mod patch;
+pub mod protobuf;
 pub mod raw;
 pub mod rest;
 pub mod schema;

@@ -407,11 +407,16 @@ async fn read_object(req: Request<Incoming>, content_type: &str) -> ApiResult<Va
         "application/yaml",
         "application/vnd.kubernetes.protobuf",
     ];
-    if !matches!(media.as_str(), "application/json" | "application/yaml" | "") {
+    if !matches!(
+        media.as_str(),
+        "application/json" | "application/yaml" | "application/vnd.kubernetes.protobuf" | ""
+    ) {
         return Err(ApiError::unsupported_media_type(&media, &accepted));
     }
     let body = read_body(req).await?;
-    let v: Value = if media == "application/yaml" {
+    let v: Value = if media == "application/vnd.kubernetes.protobuf" {
+        crate::protobuf::decode(&body)?
+    } else if media == "application/yaml" {
         serde_yaml::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("error converting YAML to JSON: {e}")))?
     } else {

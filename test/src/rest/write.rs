@@ -262,6 +262,7 @@ impl Cluster {
             "Service" if rt.group.is_empty() && part == Part::Status => {
                 causes.extend(service::validate_status(&obj))
             }
+            "Secret" if rt.group.is_empty() => secret_defaults(&mut obj),
             "CustomResourceDefinition" if rt.group == "apiextensions.k8s.io" => {
                 causes.extend(crd::validate(&mut obj, old, part == Part::Main))
             }
@@ -705,6 +706,27 @@ impl Cluster {
             json!({"kind": t.rt.list_kind(), "apiVersion": t.rt.api_version(),
             "metadata": {"resourceVersion": rv.to_string()}, "items": items}),
         )
+    }
+}
+
+/// `type` defaults to Opaque; `stringData` is folded into `data` (base64) and dropped.
+fn secret_defaults(obj: &mut Value) {
+    use base64::Engine;
+    if obj
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .is_empty()
+    {
+        obj["type"] = json!("Opaque");
+    }
+    let Some(string_data) = obj.as_object_mut().and_then(|m| m.remove("stringData")) else {
+        return;
+    };
+    for (k, v) in string_data.as_object().into_iter().flatten() {
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(v.as_str().unwrap_or_default());
+        obj["data"][k] = json!(encoded);
     }
 }
 

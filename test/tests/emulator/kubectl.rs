@@ -284,6 +284,59 @@ async fn create_get_list_label_annotate_patch_delete() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imperative_create_sends_protobuf() {
+    let Some((_emu, k)) = setup().await else {
+        return;
+    };
+    k.ok(&["create", "namespace", "imp"], None);
+    k.ok(
+        &[
+            "-n",
+            "imp",
+            "create",
+            "secret",
+            "generic",
+            "pw",
+            "--from-literal=password=s3cret",
+        ],
+        None,
+    );
+    k.ok(
+        &[
+            "-n",
+            "imp",
+            "create",
+            "configmap",
+            "cfg",
+            "--from-literal=a=b",
+        ],
+        None,
+    );
+    k.ok(&["-n", "imp", "create", "serviceaccount", "bot"], None);
+    k.ok(
+        &[
+            "-n",
+            "imp",
+            "create",
+            "service",
+            "loadbalancer",
+            "lb",
+            "--tcp=80:8080",
+        ],
+        None,
+    );
+    let secret = k.json(&["-n", "imp", "get", "secret", "pw"]);
+    assert_eq!(secret["data"]["password"], "czNjcmV0");
+    assert_eq!(secret["type"], "Opaque");
+    assert_eq!(k.json(&["-n", "imp", "get", "cm", "cfg"])["data"]["a"], "b");
+    let svc = k.json(&["-n", "imp", "get", "svc", "lb"]);
+    assert_eq!(svc["spec"]["type"], "LoadBalancer");
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], 8080);
+    assert_eq!(svc["spec"]["selector"]["app"], "lb");
+    assert_eq!(k.json(&["get", "ns", "imp"])["status"]["phase"], "Active");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_client_side_and_server_side() {
     let Some((_emu, k)) = setup().await else {
         return;
