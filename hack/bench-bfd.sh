@@ -66,13 +66,19 @@ frr_down_after() {
 ours_down_after() { { jq -r --argjson t "$2" 'select(.to=="down" and .ts>$t) | .ts' "$1" 2>/dev/null || true; } | head -n1; }
 now() { date +%s.%N; }
 cut() { ip -n "$1" neigh replace "$2" lladdr $BOGUS dev "$3" nud permanent; }
+timed_cut() {
+  local t0 t1; t0=$(now); cut "$@"; t1=$(now)
+  awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.6f", (a+b)/2}'
+  awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f\n", (b-a)*1000}' >> "$work/cut-latency"
+}
 uncut() { ip -n "$1" neigh del "$2" dev "$3" 2>/dev/null || true; }
 stats() { # file theory_ms label
   sort -n "$1" | awk -v th="$2" -v label="$3" '{v[NR]=$1} END {
     if (NR==0) { printf "  %-34s no samples\n", label; exit }
     p50=v[int((NR-1)*0.50)+1]; p99=v[int((NR-1)*0.99)+1];
-    printf "  %-34s n=%3d  min %6.1f  p50 %6.1f  p99 %6.1f  max %6.1f ms  (theory <= %d ms; p99 %+.1f%%)\n",
-      label, NR, v[1], p50, p99, v[NR], th, (p99-th)*100/th }'
+    printf "  %-34s n=%3d  min %6.1f  p50 %6.1f  p99 %6.1f  max %6.1f ms", label, NR, v[1], p50, p99, v[NR];
+    if (th > 0) printf "  (theory <= %d ms; p99 %+.1f%%)", th, (p99-th)*100/th;
+    printf "\n" }'
 }
 
 detection_run() { # interval_ms
@@ -112,18 +118,21 @@ detection_run() { # interval_ms
   for i in $(seq "$CUTS"); do
     # Random phase relative to the transmit schedule.
     sleep "0.$(( RANDOM % 9 + 1 ))"
-    tA=$(now); cut "$A" 192.0.2.2 va      # our packets stop: FRR B must detect
-    tB=$(now); cut "$B" 192.0.2.1 vb      # FRR B's packets stop: we must detect
-    tC=$(now); cut "$C" 198.51.100.2 vc   # FRR C → D stops: D detects
-    tD=$(now); cut "$D" 198.51.100.1 vd   # FRR D → C stops: C detects
+    # Each cut happens somewhere inside its `ip` command: take the midpoint of before/after.
+    tA=$(timed_cut "$A" 192.0.2.2 va)      # our packets stop: FRR B must detect
+    tB=$(timed_cut "$B" 192.0.2.1 vb)      # FRR B's packets stop: we must detect
+    tC=$(timed_cut "$C" 198.51.100.2 vc)   # FRR C → D stops: D detects
+    tD=$(timed_cut "$D" 198.51.100.1 vd)   # FRR D → C stops: C detects
+    # Stay quiet while the daemons detect (polling here would steal CPU from them), then read.
+    sleep "$(awk -v ms="$ms" 'BEGIN{printf "%.3f", (3*ms+250)/1000}')"
     local dO="" dB="" dC="" dD=""
-    for _ in $(seq 200); do
+    for _ in $(seq 100); do
       [ -n "$dO" ] || dO=$(ours_down_after "$ev" "$tB")
       [ -n "$dB" ] || dB=$(frr_down_after "$B" "$tA")
       [ -n "$dC" ] || dC=$(frr_down_after "$C" "$tD")
       [ -n "$dD" ] || dD=$(frr_down_after "$D" "$tC")
       [ -n "$dO" ] && [ -n "$dB" ] && [ -n "$dC" ] && [ -n "$dD" ] && break
-      sleep 0.05
+      sleep 0.1
     done
     [ -n "$dO" ] && awk -v a="$dO" -v b="$tB" 'BEGIN{printf "%.3f\n",(a-b)*1000}' >> "$work/ours-$ms"
     [ -n "$dB" ] && awk -v a="$dB" -v b="$tA" 'BEGIN{printf "%.3f\n",(a-b)*1000}' >> "$work/frr-vs-ours-$ms"
@@ -136,6 +145,8 @@ detection_run() { # interval_ms
   stats "$work/ours-$ms" $((3 * ms)) "lodestone detects FRR"
   stats "$work/frr-vs-ours-$ms" $((3 * ms)) "FRR detects lodestone"
   stats "$work/frr-frr-$ms" $((3 * ms)) "FRR detects FRR (both ends)"
+  stats "$work/cut-latency" 0 "(duration of one cut command)"
+  : > "$work/cut-latency"
 }
 
 cpu_run() {

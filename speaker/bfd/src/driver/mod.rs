@@ -13,6 +13,19 @@
 //! address, single/multihop) and, when the session names one, the interface. Single-hop packets
 //! must arrive with TTL 255; multihop ones with at least the profile's `minimumTtl`. The peer's
 //! source port is not checked. Every dropped packet is counted under a named reason.
+//!
+//! Echo (FRR's format, UDP 3785, single-hop only):
+//! - FRR's IPv4 echo frames carry FRR's own address as source and destination; they come back
+//!   to FRR through *our kernel's forwarding* (`net.ipv4.ip_forward=1`, as on any Kubernetes
+//!   node). FRR's IPv6 echo reaches our echo socket with hop limit 255 and is reflected with 254.
+//! - Our echo (profile `echoMode`, only once the peer advertises a Required Min Echo RX): IPv4 is
+//!   sent FRR-style from a raw socket (CAP_NET_RAW), looped by the peer's forwarding plane and
+//!   received on our echo socket, which needs `accept_local=1` on the interface (the source is
+//!   our own address); IPv6 is reflected by the peer's bfdd. Echo that stops returning takes the
+//!   session Down with diagnostic "Echo Function Failed", as FRR does.
+//!
+//! Coupling with BGP: [`Bfd::subscribe`] yields a [`StateEvent`] per transition; the BGP driver
+//! ends its session (NOTIFICATION Cease) when its key's session goes Down from Up.
 
 mod metrics;
 pub mod socket;

@@ -52,7 +52,8 @@ impl Runner {
             Command::Remove(key, reply) => {
                 let _ = reply.send(self.remove(key));
             }
-            Command::SetProfile(key, profile, reply) => {
+            Command::SetProfile(key, mut profile, reply) => {
+                profile.echo_mode &= !key.multihop;
                 let found = match self.by_key.get(&key).copied() {
                     Some(id) => {
                         if let Some(e) = self.sessions.get_mut(&id) {
@@ -86,8 +87,10 @@ impl Runner {
         }
     }
 
-    fn add(&mut self, spec: SessionSpec) -> Result<(), DriverError> {
+    fn add(&mut self, mut spec: SessionSpec) -> Result<(), DriverError> {
         let key = spec.key;
+        // Echo is single-hop only (RFC 5883 §3); MetalLB documents the same.
+        spec.profile.echo_mode &= !key.multihop;
         if self.by_key.contains_key(&key) {
             return Err(DriverError::Exists(key));
         }
