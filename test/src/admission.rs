@@ -127,13 +127,14 @@ pub async fn validate(
             if !selector_matches(hook.get("objectSelector"), &obj_labels) && !old_matches {
                 continue;
             }
-            call(hook, t, op, old, new, o).await?;
+            call(c, hook, t, op, old, new, o).await?;
         }
     }
     Ok(())
 }
 
 async fn call(
+    c: &Cluster,
     hook: &Value,
     t: &Target,
     op: Operation,
@@ -168,7 +169,7 @@ async fn call(
             .unwrap_or(10),
     );
     let cfg = hook.get("clientConfig").cloned().unwrap_or(Value::Null);
-    let resp = match crate::webhook::post(&cfg, &review, timeout).await {
+    let resp = match crate::webhook::post(c, &cfg, &review, timeout).await {
         Ok(r) => r,
         Err(e) => {
             if hook.get("failurePolicy").and_then(Value::as_str) == Some("Ignore") {

@@ -87,7 +87,7 @@ async fn convert(
         .pointer("/spec/conversion/webhook/clientConfig")
         .cloned()
         .unwrap_or(Value::Null);
-    let resp = crate::webhook::post(&cfg, &review, Duration::from_secs(30))
+    let resp = crate::webhook::post(c, &cfg, &review, Duration::from_secs(30))
         .await
         .map_err(|e| fail(e.to_string()))?;
     let result = resp

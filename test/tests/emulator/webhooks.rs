@@ -12,7 +12,7 @@ use crate::{call, start_with};
 
 /// Serves `answer` as an HTTPS JSON webhook on loopback; returns (url, CA PEM).
 pub async fn serve_webhook(answer: fn(Value) -> Value) -> (String, String) {
-    let certs = match lodestone_test::tls::generate(&[]) {
+    let certs = match lodestone_test::tls::generate(&["hooks.default.svc".to_string()]) {
         Ok(c) => c,
         Err(e) => panic!("certs: {e}"),
     };
@@ -161,6 +161,85 @@ async fn validating_webhook_rules_selectors_and_failure_policy() {
     // Secrets are not in the rules.
     let r = call(&emu, "POST", "/api/v1/namespaces/default/secrets", Some(&json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"size": "99"}}))).await;
     assert_eq!(r.code, 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_by_service_reference_goes_to_its_endpoints() {
+    let emu = start_with(Default::default()).await;
+    let (url, ca) = serve_webhook(deny_big_pools).await;
+    let port: u64 = url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "hooks"},
+        "spec": {"ports": [{"name": "https", "port": 443, "targetPort": port}]}});
+    assert_eq!(
+        call(
+            &emu,
+            "POST",
+            "/api/v1/namespaces/default/services",
+            Some(&svc)
+        )
+        .await
+        .code,
+        201
+    );
+    let slice = json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "hooks-1", "labels": {"kubernetes.io/service-name": "hooks"}},
+        "addressType": "IPv4", "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {"ready": true}}],
+        "ports": [{"name": "https", "port": port, "protocol": "TCP"}]});
+    assert_eq!(
+        call(
+            &emu,
+            "POST",
+            "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+            Some(&slice)
+        )
+        .await
+        .code,
+        201
+    );
+    let cfg = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "v"}, "webhooks": [{"name": "svc.example.com", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+            "clientConfig": {"service": {"namespace": "default", "name": "hooks", "path": "/validate"},
+                "caBundle": base64::engine::general_purpose::STANDARD.encode(&ca)},
+            "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["configmaps"]}]}]});
+    assert_eq!(
+        call(
+            &emu,
+            "POST",
+            "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
+            Some(&cfg)
+        )
+        .await
+        .code,
+        201
+    );
+    let cm = |size: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "c-"}, "data": {"size": size}});
+    assert_eq!(
+        call(
+            &emu,
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            Some(&cm("1"))
+        )
+        .await
+        .code,
+        201
+    );
+    let r = call(
+        &emu,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        Some(&cm("99")),
+    )
+    .await;
+    assert_eq!(r.code, 403);
+    assert_eq!(
+        r.json()["message"],
+        "admission webhook \"svc.example.com\" denied the request: size 99 is above 10 (operation CREATE)"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
