@@ -724,8 +724,18 @@ fn large_pools_count_like_metallb() {
         ),
         Assign("v6 /64", svc("g4").v6(), ok(&["2001:db8::"])),
         Counters("huge pools stay saturated", "v6", (0, 0, 1, i64::MAX)),
+        Assign(
+            "two cluster families with SingleStack: the primary only",
+            svc("g5").families(&[Family::V6, Family::V4]),
+            ok(&["2001:db8::1"]).from("v6"),
+        ),
+        Assign(
+            "... and stable on the next sync",
+            svc("g5").families(&[Family::V6, Family::V4]),
+            ok(&["2001:db8::1"]).change(Change::Unchanged),
+        ),
     ];
-    assert_eq!(run(&mut a, steps), 8);
+    assert_eq!(run(&mut a, steps), 10);
     // Fill the range: 10 usable addresses, 3 used.
     for i in 0..7 {
         let out = a.assign(&svc(&format!("f{i}")).pool("range").0);

@@ -3,6 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
+use std::sync::Arc;
+
+use foldhash::fast::RandomState;
 
 use lodestone_apis::config::{Config, PoolRefusal, ServiceFacts};
 
@@ -11,6 +14,12 @@ use super::error::{AllocError, FamilyList, IpList, PoolsError};
 use super::outcome::{Allocation, Assigned, Change, ClearReason, Cleared, Dropped, Outcome};
 use super::pool::PoolState;
 use super::request::{FamilyPolicy, Port, ServiceKey, ServiceRequest};
+
+/// Hash maps keyed by API-controlled strings: foldhash is fast and seeded per process.
+type FastMap<K, V> = HashMap<K, V, RandomState>;
+
+/// A Service as the allocator's indexes hold it: one shared key, compared by pointer.
+type Holder = Arc<ServiceKey>;
 
 /// What the allocator remembers about one Service's allocation.
 #[derive(Debug, Clone)]
@@ -28,8 +37,10 @@ struct IpUse {
     pool: usize,
     sharing_key: String,
     backend_key: String,
-    users: BTreeSet<ServiceKey>,
-    ports: BTreeMap<Port, ServiceKey>,
+    /// Holders of the address (usually one; sharers otherwise).
+    users: Vec<Holder>,
+    /// Ports in use on the address and who uses each.
+    ports: Vec<(Port, Holder)>,
 }
 
 /// Per-pool counters, computed as MetalLB computes them: totals from the pool's CIDRs
@@ -67,23 +78,23 @@ impl PoolCounters {
 #[derive(Debug, Clone, Default)]
 pub struct Allocator {
     pools: Vec<PoolState>,
-    pool_index: HashMap<String, usize>,
+    pool_index: FastMap<String, usize>,
     /// (family, first address) → (last address, pool): which pool owns an address.
     owners: BTreeMap<(Family, u128), (u128, usize)>,
     /// Pools with a serviceAllocation and autoAssign, in choice order.
     pinned_order: Vec<usize>,
     /// Pools without serviceAllocation and with autoAssign, in choice order.
     fallback_order: Vec<usize>,
-    records: HashMap<ServiceKey, Record>,
-    ips: HashMap<IpAddr, IpUse>,
+    records: FastMap<Holder, Record>,
+    ips: FastMap<IpAddr, IpUse>,
     /// sharing key → addresses whose holders use that key.
-    shared: HashMap<String, BTreeSet<IpAddr>>,
+    shared: FastMap<String, BTreeSet<IpAddr>>,
 }
 
 /// The pools of a configuration, indexed.
 struct PoolTable {
     pools: Vec<PoolState>,
-    pool_index: HashMap<String, usize>,
+    pool_index: FastMap<String, usize>,
     owners: BTreeMap<(Family, u128), (u128, usize)>,
     pinned_order: Vec<usize>,
     fallback_order: Vec<usize>,
@@ -151,11 +162,12 @@ fn facts(req: &ServiceRequest) -> ServiceFacts<'_> {
 
 /// The families the Service gets addresses for: both for dual-stack cluster IPs unless the
 /// policy is SingleStack (which the API server never combines with two cluster IPs).
-fn effective_families(req: &ServiceRequest) -> Vec<Family> {
-    match req.policy {
-        FamilyPolicy::SingleStack => req.families.iter().take(1).copied().collect(),
-        _ => req.families.iter().take(2).copied().collect(),
-    }
+fn effective_families(req: &ServiceRequest) -> &[Family] {
+    let n = match req.policy {
+        FamilyPolicy::SingleStack => 1,
+        _ => 2,
+    };
+    &req.families[..req.families.len().min(n)]
 }
 
 fn family_set(ips: &[IpAddr]) -> BTreeSet<Family> {
@@ -183,7 +195,7 @@ impl Allocator {
     /// On error the allocator is unchanged.
     pub fn set_config(&mut self, config: &Config) -> Result<Vec<Dropped>, PoolsError> {
         let table = PoolTable::build(config)?;
-        let mut old: Vec<(ServiceKey, Record)> = self.records.drain().collect();
+        let mut old: Vec<(Holder, Record)> = self.records.drain().collect();
         old.sort_by(|a, b| a.0.cmp(&b.0));
         self.pools = table.pools;
         self.pool_index = table.pool_index;
@@ -197,7 +209,7 @@ impl Allocator {
             match self.pool_of_all(&record.allocation.ips) {
                 Ok(pool) => {
                     self.commit(
-                        &key,
+                        key,
                         pool,
                         record.allocation.ips,
                         record.ports,
@@ -206,7 +218,7 @@ impl Allocator {
                     );
                 }
                 Err(_) => dropped.push(Dropped {
-                    service: key,
+                    service: (*key).clone(),
                     allocation: record.allocation,
                 }),
             }
@@ -231,10 +243,13 @@ impl Allocator {
 
     /// Services holding `ip`, sorted.
     pub fn holders(&self, ip: IpAddr) -> Vec<ServiceKey> {
-        self.ips
+        let mut holders: Vec<ServiceKey> = self
+            .ips
             .get(&ip)
-            .map(|u| u.users.iter().cloned().collect())
-            .unwrap_or_default()
+            .map(|u| u.users.iter().map(|h| (**h).clone()).collect())
+            .unwrap_or_default();
+        holders.sort();
+        holders
     }
 
     /// Names of the configured pools, sorted.
@@ -266,13 +281,19 @@ impl Allocator {
 
     /// Releases the Service's addresses; returns what it held.
     pub fn release(&mut self, key: &ServiceKey) -> Option<Allocation> {
-        let record = self.records.remove(key)?;
+        let (holder, record) = self.records.remove_entry(key)?;
+        self.release_record(&holder, &record);
+        Some(record.allocation)
+    }
+
+    /// Removes a (just unrecorded) Service from its addresses' indexes.
+    fn release_record(&mut self, holder: &Holder, record: &Record) {
         for ip in &record.allocation.ips {
             let Some(use_) = self.ips.get_mut(ip) else {
                 continue;
             };
-            use_.users.remove(key);
-            use_.ports.retain(|_, holder| holder != key);
+            use_.users.retain(|u| !Arc::ptr_eq(u, holder));
+            use_.ports.retain(|(_, h)| !Arc::ptr_eq(h, holder));
             if use_.users.is_empty() {
                 let sharing_key = std::mem::take(&mut use_.sharing_key);
                 self.ips.remove(ip);
@@ -282,7 +303,6 @@ impl Allocator {
                 }
             }
         }
-        Some(record.allocation)
     }
 
     /// Records addresses a Service already holds (from its `status.loadBalancer.ingress`) when
@@ -417,7 +437,7 @@ impl Allocator {
             if family_set(&requested) != families.iter().copied().collect() {
                 return Err(AllocError::FamilyMismatch {
                     ips: IpList(requested),
-                    families: FamilyList(families),
+                    families: FamilyList(families.to_vec()),
                 });
             }
             let pool = self.check_place(req, &requested)?;
@@ -462,10 +482,10 @@ impl Allocator {
                 }));
             }
             let (pool, ips) =
-                self.choose(req, &families, &[pool])
+                self.choose(req, families, &[pool])
                     .ok_or_else(|| AllocError::PoolExhausted {
                         pool: wanted.clone(),
-                        families: FamilyList(families.clone()),
+                        families: FamilyList(families.to_vec()),
                     })?;
             return Ok(self.commit_req(req, pool, ips));
         }
@@ -476,26 +496,25 @@ impl Allocator {
             .copied()
             .filter(|&i| self.pools[i].spec.admits(facts(req)).is_ok())
             .collect();
-        if let Some((pool, ips)) = self.choose(req, &families, &pinned) {
+        if let Some((pool, ips)) = self.choose(req, families, &pinned) {
             return Ok(self.commit_req(req, pool, ips));
         }
-        let fallback = self.fallback_order.clone();
-        if let Some((pool, ips)) = self.choose(req, &families, &fallback) {
+        if let Some((pool, ips)) = self.choose(req, families, &self.fallback_order) {
             return Ok(self.commit_req(req, pool, ips));
         }
         let tried: Vec<&str> = pinned
             .iter()
-            .chain(fallback.iter())
+            .chain(self.fallback_order.iter())
             .map(|&i| self.pools[i].name())
             .collect();
         Err(match tried.as_slice() {
             [] => AllocError::NoEligiblePool,
             [one] => AllocError::PoolExhausted {
                 pool: one.to_string(),
-                families: FamilyList(families),
+                families: FamilyList(families.to_vec()),
             },
             many => AllocError::NoFreeAddress {
-                families: FamilyList(families),
+                families: FamilyList(families.to_vec()),
                 pools: many.join(", "),
             },
         })
@@ -550,18 +569,13 @@ impl Allocator {
         let shared = if req.sharing_key.is_empty() {
             None
         } else {
+            let me = self.holder(&req.key);
             self.shared.get(&req.sharing_key).and_then(|ips| {
                 ips.iter().copied().find(|ip| {
                     Family::of(*ip) == family
                         && self.ips.get(ip).is_some_and(|u| u.pool == p)
                         && self
-                            .check_sharing(
-                                &req.key,
-                                *ip,
-                                &req.ports,
-                                &req.sharing_key,
-                                &req.backend_key,
-                            )
+                            .check_sharing(me, *ip, &req.ports, &req.sharing_key, &req.backend_key)
                             .is_ok()
                 })
             })
@@ -592,10 +606,11 @@ impl Allocator {
         }
     }
 
-    /// MetalLB's `serviceFamilyChanged`.
+    /// MetalLB's `serviceFamilyChanged` (on the effective families, so that a request with two
+    /// families and SingleStack, which the API server never produces, cannot flap).
     fn family_changed(&self, ips: &[IpAddr], req: &ServiceRequest) -> bool {
         let held = family_set(ips);
-        let cluster: BTreeSet<Family> = req.families.iter().copied().collect();
+        let cluster: BTreeSet<Family> = effective_families(req).iter().copied().collect();
         if held.is_empty() {
             return true;
         }
@@ -640,14 +655,9 @@ impl Allocator {
                 refusal,
             });
         }
+        let me = self.holder(&req.key);
         for ip in ips {
-            self.check_sharing(
-                &req.key,
-                *ip,
-                &req.ports,
-                &req.sharing_key,
-                &req.backend_key,
-            )?;
+            self.check_sharing(me, *ip, &req.ports, &req.sharing_key, &req.backend_key)?;
         }
         Ok(pool)
     }
@@ -656,7 +666,7 @@ impl Allocator {
     /// key and backend key (the sole holder may change its own), and no port may collide.
     fn check_sharing(
         &self,
-        key: &ServiceKey,
+        me: Option<&Holder>,
         ip: IpAddr,
         ports: &[Port],
         sharing_key: &str,
@@ -665,14 +675,15 @@ impl Allocator {
         let Some(use_) = self.ips.get(&ip) else {
             return Ok(());
         };
-        if let Some(other) = use_.users.iter().find(|u| *u != key) {
+        let is_me = |h: &Holder| me.is_some_and(|m| Arc::ptr_eq(m, h));
+        if let Some(other) = use_.users.iter().find(|u| !is_me(u)) {
             if use_.sharing_key.is_empty()
                 || sharing_key.is_empty()
                 || use_.sharing_key != sharing_key
             {
                 return Err(AllocError::SharingKeyMismatch {
                     ip,
-                    other: other.clone(),
+                    other: (**other).clone(),
                     theirs: use_.sharing_key.clone(),
                     ours: sharing_key.to_string(),
                 });
@@ -680,27 +691,37 @@ impl Allocator {
             if use_.backend_key != backend_key {
                 return Err(AllocError::BackendMismatch {
                     ip,
-                    other: other.clone(),
+                    other: (**other).clone(),
                 });
             }
         }
         for port in ports {
-            if let Some(holder) = use_.ports.get(port)
-                && holder != key
-            {
+            if let Some((_, holder)) = use_.ports.iter().find(|(p, h)| p == port && !is_me(h)) {
                 return Err(AllocError::PortInUse {
                     ip,
                     port: port.clone(),
-                    other: holder.clone(),
+                    other: (**holder).clone(),
                 });
             }
         }
         Ok(())
     }
 
+    /// The index handle of a Service that holds addresses.
+    fn holder(&self, key: &ServiceKey) -> Option<&Holder> {
+        self.records.get_key_value(key).map(|(h, _)| h)
+    }
+
     fn commit_req(&mut self, req: &ServiceRequest, pool: usize, ips: Vec<IpAddr>) -> Allocation {
+        let holder = match self.records.remove_entry(&req.key) {
+            Some((holder, record)) => {
+                self.release_record(&holder, &record);
+                holder
+            }
+            None => Arc::new(req.key.clone()),
+        };
         self.commit(
-            &req.key,
+            holder,
             pool,
             ips,
             req.ports.clone(),
@@ -709,17 +730,17 @@ impl Allocator {
         )
     }
 
-    /// Records the allocation unconditionally (callers checked it), replacing any previous one.
+    /// Records the allocation unconditionally (callers checked it and released any previous
+    /// allocation of the Service).
     fn commit(
         &mut self,
-        key: &ServiceKey,
+        holder: Holder,
         pool: usize,
         mut ips: Vec<IpAddr>,
         ports: Vec<Port>,
         sharing_key: String,
         backend_key: String,
     ) -> Allocation {
-        self.release(key);
         sort_ips(&mut ips);
         for ip in &ips {
             let use_ = match self.ips.get_mut(ip) {
@@ -732,16 +753,22 @@ impl Allocator {
                         pool,
                         sharing_key: String::new(),
                         backend_key: String::new(),
-                        users: BTreeSet::new(),
-                        ports: BTreeMap::new(),
+                        users: Vec::new(),
+                        ports: Vec::new(),
                     })
                 }
             };
             let old_key = std::mem::replace(&mut use_.sharing_key, sharing_key.clone());
             use_.backend_key = backend_key.clone();
-            use_.users.insert(key.clone());
+            use_.users.push(holder.clone());
             for port in &ports {
-                use_.ports.insert(port.clone(), key.clone());
+                if !use_
+                    .ports
+                    .iter()
+                    .any(|(p, h)| p == port && Arc::ptr_eq(h, &holder))
+                {
+                    use_.ports.push((port.clone(), holder.clone()));
+                }
             }
             if old_key != sharing_key {
                 self.unindex_shared(&old_key, *ip);
@@ -762,7 +789,7 @@ impl Allocator {
             ips,
         };
         self.records.insert(
-            key.clone(),
+            holder,
             Record {
                 allocation: allocation.clone(),
                 pool,
@@ -819,7 +846,7 @@ impl Allocator {
             for user in &use_.users {
                 let r = self
                     .records
-                    .get(user)
+                    .get(&**user)
                     .ok_or(format!("{user} on {ip} has no record"))?;
                 if r.sharing_key != use_.sharing_key || r.backend_key != use_.backend_key {
                     return Err(format!("{user} on {ip} disagrees on keys"));
@@ -827,10 +854,11 @@ impl Allocator {
             }
             let mut claimed = 0;
             for user in &use_.users {
-                let own: BTreeSet<&Port> = self.records[user].ports.iter().collect();
+                let own: BTreeSet<&Port> = self.records[&**user].ports.iter().collect();
                 claimed += own.len();
             }
-            if claimed != use_.ports.len() {
+            let distinct: BTreeSet<&Port> = use_.ports.iter().map(|(p, _)| p).collect();
+            if claimed != use_.ports.len() || distinct.len() != use_.ports.len() {
                 return Err(format!("a port is claimed twice on {ip}"));
             }
         }
@@ -840,7 +868,7 @@ impl Allocator {
                     .ips
                     .get(ip)
                     .ok_or(format!("{key}: {ip} not recorded"))?;
-                if !u.users.contains(key) || u.pool != r.pool {
+                if !u.users.iter().any(|h| Arc::ptr_eq(h, key)) || u.pool != r.pool {
                     return Err(format!("{key}: {ip} record mismatch"));
                 }
             }
