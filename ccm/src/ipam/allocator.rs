@@ -14,33 +14,34 @@ use super::error::{AllocError, FamilyList, IpList, PoolsError};
 use super::outcome::{Allocation, Assigned, Change, ClearReason, Cleared, Dropped, Outcome};
 use super::pool::PoolState;
 use super::request::{FamilyPolicy, Port, ServiceKey, ServiceRequest};
+use super::table::PoolTable;
 
 /// Hash maps keyed by API-controlled strings: foldhash is fast and seeded per process.
-type FastMap<K, V> = HashMap<K, V, RandomState>;
+pub(super) type FastMap<K, V> = HashMap<K, V, RandomState>;
 
 /// A Service as the allocator's indexes hold it: one shared key, compared by pointer.
-type Holder = Arc<ServiceKey>;
+pub(super) type Holder = Arc<ServiceKey>;
 
 /// What the allocator remembers about one Service's allocation.
 #[derive(Debug, Clone)]
-struct Record {
-    allocation: Allocation,
-    pool: usize,
-    ports: Vec<Port>,
-    sharing_key: String,
-    backend_key: String,
+pub(super) struct Record {
+    pub(super) allocation: Allocation,
+    pub(super) pool: usize,
+    pub(super) ports: Vec<Port>,
+    pub(super) sharing_key: String,
+    pub(super) backend_key: String,
 }
 
 /// Who holds one address.
 #[derive(Debug, Clone)]
-struct IpUse {
-    pool: usize,
-    sharing_key: String,
-    backend_key: String,
+pub(super) struct IpUse {
+    pub(super) pool: usize,
+    pub(super) sharing_key: String,
+    pub(super) backend_key: String,
     /// Holders of the address (usually one; sharers otherwise).
-    users: Vec<Holder>,
+    pub(super) users: Vec<Holder>,
     /// Ports in use on the address and who uses each.
-    ports: Vec<(Port, Holder)>,
+    pub(super) ports: Vec<(Port, Holder)>,
 }
 
 /// Per-pool counters, computed as MetalLB computes them: totals from the pool's CIDRs
@@ -77,74 +78,18 @@ impl PoolCounters {
 /// The pure allocator: no client, no clock.
 #[derive(Debug, Clone, Default)]
 pub struct Allocator {
-    pools: Vec<PoolState>,
-    pool_index: FastMap<String, usize>,
+    pub(super) pools: Vec<PoolState>,
+    pub(super) pool_index: FastMap<String, usize>,
     /// (family, first address) → (last address, pool): which pool owns an address.
-    owners: BTreeMap<(Family, u128), (u128, usize)>,
+    pub(super) owners: BTreeMap<(Family, u128), (u128, usize)>,
     /// Pools with a serviceAllocation and autoAssign, in choice order.
-    pinned_order: Vec<usize>,
+    pub(super) pinned_order: Vec<usize>,
     /// Pools without serviceAllocation and with autoAssign, in choice order.
-    fallback_order: Vec<usize>,
-    records: FastMap<Holder, Record>,
-    ips: FastMap<IpAddr, IpUse>,
+    pub(super) fallback_order: Vec<usize>,
+    pub(super) records: FastMap<Holder, Record>,
+    pub(super) ips: FastMap<IpAddr, IpUse>,
     /// sharing key → addresses whose holders use that key.
-    shared: FastMap<String, BTreeSet<IpAddr>>,
-}
-
-/// The pools of a configuration, indexed.
-struct PoolTable {
-    pools: Vec<PoolState>,
-    pool_index: FastMap<String, usize>,
-    owners: BTreeMap<(Family, u128), (u128, usize)>,
-    pinned_order: Vec<usize>,
-    fallback_order: Vec<usize>,
-}
-
-impl PoolTable {
-    fn build(config: &Config) -> Result<PoolTable, PoolsError> {
-        // `config.pools` is a BTreeMap: pools come sorted by name, so indices follow names.
-        let pools: Vec<PoolState> = config.pools.values().map(PoolState::new).collect();
-        let pool_index = pools
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.name().to_string(), i))
-            .collect();
-        let mut owners: BTreeMap<(Family, u128), (u128, usize)> = BTreeMap::new();
-        for (i, pool) in pools.iter().enumerate() {
-            for &(family, first, last) in &pool.ranges {
-                let before = owners
-                    .range(..=(family, last))
-                    .next_back()
-                    .filter(|((f, _), (end, _))| *f == family && *end >= first);
-                if let Some((_, (_, other))) = before {
-                    return Err(PoolsError::Overlap {
-                        first: pools[*other].name().to_string(),
-                        second: pool.name().to_string(),
-                    });
-                }
-                owners.insert((family, first), (last, i));
-            }
-        }
-        let mut pinned_order: Vec<usize> = (0..pools.len())
-            .filter(|&i| pools[i].spec.auto_assign && pools[i].spec.service_allocation.is_some())
-            .collect();
-        // Lowest positive priority first, priority 0 (or negative: unset) last, then by name.
-        // Indices already follow names, so a stable sort on the priority class is enough.
-        pinned_order.sort_by_key(|&i| {
-            let p = pools[i].spec.priority();
-            if p > 0 { (0, p) } else { (1, 0) }
-        });
-        let fallback_order = (0..pools.len())
-            .filter(|&i| pools[i].spec.auto_assign && pools[i].spec.service_allocation.is_none())
-            .collect();
-        Ok(PoolTable {
-            pools,
-            pool_index,
-            owners,
-            pinned_order,
-            fallback_order,
-        })
-    }
+    pub(super) shared: FastMap<String, BTreeSet<IpAddr>>,
 }
 
 fn sort_ips(ips: &mut Vec<IpAddr>) {
@@ -811,88 +756,5 @@ impl Allocator {
                 self.shared.remove(sharing_key);
             }
         }
-    }
-
-    /// Takes `first..=last` of a pool out of its free set with no Service holding it, so that
-    /// benchmarks can fill a /8 or a /64 to 99 % without millions of Services. Returns how many
-    /// addresses that removed (0 for an unknown pool).
-    #[doc(hidden)]
-    pub fn occupy_for_bench(&mut self, pool: &str, first: IpAddr, last: IpAddr) -> u128 {
-        match self.pool_index.get(pool) {
-            Some(&i) => self.pools[i].occupy(first, last),
-            None => 0,
-        }
-    }
-
-    /// Checks every internal invariant; used by tests and the property test.
-    #[doc(hidden)]
-    pub fn check_invariants(&self) -> Result<(), String> {
-        for (ip, use_) in &self.ips {
-            if use_.users.is_empty() {
-                return Err(format!("{ip} has no users"));
-            }
-            if use_.users.len() > 1 && use_.sharing_key.is_empty() {
-                return Err(format!("{ip} shared without a sharing key"));
-            }
-            let pool = &self.pools[use_.pool];
-            if !pool.contains(*ip) {
-                return Err(format!("{ip} outside its pool {}", pool.name()));
-            }
-            let fam = pool.family(Family::of(*ip));
-            let index = fam.space.index(to_u128(*ip)).ok_or("unindexable")?;
-            if fam.free.contains(index) {
-                return Err(format!("{ip} held and free"));
-            }
-            for user in &use_.users {
-                let r = self
-                    .records
-                    .get(&**user)
-                    .ok_or(format!("{user} on {ip} has no record"))?;
-                if r.sharing_key != use_.sharing_key || r.backend_key != use_.backend_key {
-                    return Err(format!("{user} on {ip} disagrees on keys"));
-                }
-            }
-            let mut claimed = 0;
-            for user in &use_.users {
-                let own: BTreeSet<&Port> = self.records[&**user].ports.iter().collect();
-                claimed += own.len();
-            }
-            let distinct: BTreeSet<&Port> = use_.ports.iter().map(|(p, _)| p).collect();
-            if claimed != use_.ports.len() || distinct.len() != use_.ports.len() {
-                return Err(format!("a port is claimed twice on {ip}"));
-            }
-        }
-        for (key, r) in &self.records {
-            for ip in &r.allocation.ips {
-                let u = self
-                    .ips
-                    .get(ip)
-                    .ok_or(format!("{key}: {ip} not recorded"))?;
-                if !u.users.iter().any(|h| Arc::ptr_eq(h, key)) || u.pool != r.pool {
-                    return Err(format!("{key}: {ip} record mismatch"));
-                }
-            }
-        }
-        for (i, pool) in self.pools.iter().enumerate() {
-            for family in [Family::V4, Family::V6] {
-                let fam = pool.family(family);
-                let held = self
-                    .ips
-                    .iter()
-                    .filter(|(ip, u)| u.pool == i && Family::of(**ip) == family)
-                    .count() as u128;
-                if u128::from(fam.in_use) != held {
-                    return Err(format!(
-                        "{} {family}: in_use {} != {held}",
-                        pool.name(),
-                        fam.in_use
-                    ));
-                }
-                if fam.free.len() + held + fam.occupied != fam.members.len() {
-                    return Err(format!("{} {family}: free + held != members", pool.name()));
-                }
-            }
-        }
-        Ok(())
     }
 }

@@ -54,11 +54,13 @@
 
 mod addrset;
 mod allocator;
+mod checks;
 mod error;
 mod k8s;
 mod outcome;
 mod pool;
 mod request;
+mod table;
 
 pub use addrset::{Family, is_buggy};
 pub use allocator::{Allocator, PoolCounters};
