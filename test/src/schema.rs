@@ -10,12 +10,8 @@ use serde_json::{Map, Value};
 use crate::error::Cause;
 
 /// Prunes, defaults and validates a custom resource against its version's openAPIV3Schema.
-pub fn admit(
-    schema: &Value,
-    obj: &mut Value,
-    _has_status: bool,
-    _status_write: bool,
-) -> Vec<Cause> {
+/// The paths of pruned unknown fields are appended to `pruned` (`spec.bogus`).
+pub fn admit(schema: &Value, obj: &mut Value, pruned: &mut Vec<String>) -> Vec<Cause> {
     let Some(m) = obj.as_object_mut() else {
         return vec![];
     };
@@ -30,11 +26,12 @@ pub fn admit(
         match props.and_then(|p| p.get(&k)) {
             Some(sub) => {
                 if let Some(v) = m.get_mut(&k) {
-                    prune_and_default(sub, v);
+                    prune_and_default(sub, v, &k, pruned);
                 }
             }
             None if !preserve => {
                 m.remove(&k);
+                pruned.push(k.clone());
             }
             None => {}
         }
@@ -48,7 +45,7 @@ pub fn admit(
                 && let Some(d) = sub.get("default")
             {
                 let mut d = d.clone();
-                prune_and_default(sub, &mut d);
+                prune_and_default(sub, &mut d, k, &mut vec![]);
                 m.insert(k.clone(), d);
             }
         }
@@ -81,7 +78,8 @@ fn preserves(s: &Value) -> bool {
         == Some(true)
 }
 
-fn prune_and_default(schema: &Value, v: &mut Value) {
+fn prune_and_default(schema: &Value, v: &mut Value, path: &str, pruned: &mut Vec<String>) {
+    let join = |k: &str| format!("{path}.{k}");
     if v.is_null()
         && schema.get("nullable").and_then(Value::as_bool) != Some(true)
         && let Some(d) = schema.get("default")
@@ -96,37 +94,44 @@ fn prune_and_default(schema: &Value, v: &mut Value) {
                         .get("additionalProperties")
                         .is_some_and(Value::is_object)
                 {
-                    m.retain(|k, _| props.contains_key(k));
+                    m.retain(|k, _| {
+                        let known = props.contains_key(k);
+                        if !known {
+                            pruned.push(join(k));
+                        }
+                        known
+                    });
                 }
                 for (k, sub) in props {
                     match m.get_mut(k) {
-                        Some(child) => prune_and_default(sub, child),
+                        Some(child) => prune_and_default(sub, child, &join(k), pruned),
                         None => {
                             if let Some(d) = sub.get("default") {
                                 let mut d = d.clone();
-                                prune_and_default(sub, &mut d);
+                                prune_and_default(sub, &mut d, &join(k), &mut vec![]);
                                 m.insert(k.clone(), d);
                             }
                         }
                     }
                 }
             } else if let Some(ap) = schema.get("additionalProperties").filter(|a| a.is_object()) {
-                for child in m.values_mut() {
-                    prune_and_default(ap, child);
+                for (k, child) in m.iter_mut() {
+                    prune_and_default(ap, child, &join(k), pruned);
                 }
             } else if !preserves(schema)
                 && schema.get("type").and_then(Value::as_str) == Some("object")
             {
                 // An object schema with neither properties nor additionalProperties holds nothing.
                 if schema.get("x-kubernetes-embedded-resource").is_none() {
+                    pruned.extend(m.keys().map(|k| join(k)));
                     m.clear();
                 }
             }
         }
         Value::Array(items) => {
             if let Some(is) = schema.get("items") {
-                for i in items.iter_mut() {
-                    prune_and_default(is, i);
+                for (n, i) in items.iter_mut().enumerate() {
+                    prune_and_default(is, i, &format!("{path}[{n}]"), pruned);
                 }
             }
         }
@@ -427,7 +432,9 @@ mod tests {
                 "mode": {"type": "string", "enum": ["a", "b"], "default": "a"},
                 "port": {"type": "integer", "minimum": 1, "maximum": 10}}}}});
         let mut obj = json!({"spec": {"name": "abcd", "port": 11, "junk": 1}, "other": 1});
-        let causes = admit(&schema, &mut obj, false, false);
+        let mut pruned = vec![];
+        let causes = admit(&schema, &mut obj, &mut pruned);
+        assert_eq!(pruned, vec!["other".to_string(), "spec.junk".to_string()]);
         assert_eq!(
             obj,
             json!({"spec": {"name": "abcd", "port": 11, "mode": "a"}})

@@ -342,6 +342,7 @@ fn write_options(q: &HashMap<String, String>, user: &User, agent: Option<&str>) 
         manager,
         dry_run: q.get("dryRun").is_some_and(|d| d == "All"),
         force: q.get("force").is_some_and(|f| f == "true"),
+        strict: q.get("fieldValidation").is_some_and(|f| f == "Strict"),
         system: false,
         user: user.name.clone(),
         groups: user.groups.clone(),

@@ -24,6 +24,8 @@ pub struct WriteOptions {
     pub system: bool,
     pub user: String,
     pub groups: Vec<String>,
+    /// `fieldValidation=Strict`: unknown fields of custom resources are a 400, not pruned.
+    pub strict: bool,
 }
 
 /// The parts of `DeleteOptions` the emulator honours.
@@ -269,12 +271,23 @@ impl Cluster {
             _ => {}
         }
         if let Some(schema) = &rt.schema {
-            causes.extend(schema::admit(
-                schema,
-                &mut obj,
-                rt.status,
-                part == Part::Status,
-            ));
+            let mut pruned = vec![];
+            causes.extend(schema::admit(schema, &mut obj, &mut pruned));
+            // Only fields the client sent count (old status on a main write was checked before).
+            pruned
+                .retain(|p| (part == Part::Status) == (p == "status" || p.starts_with("status.")));
+            if o.strict && !pruned.is_empty() {
+                let list: Vec<String> = pruned
+                    .iter()
+                    .map(|p| format!("unknown field \"{p}\""))
+                    .collect();
+                return Err(ApiError::bad_request(format!(
+                    "{kind} in version \"{v}\" cannot be handled as a {kind}: strict decoding error: {}",
+                    list.join(", "),
+                    kind = rt.kind,
+                    v = t.rt.version,
+                )));
+            }
         }
         if !causes.is_empty() {
             let name = str_at(&obj, "/metadata/name").to_string();

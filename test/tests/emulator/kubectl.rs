@@ -486,3 +486,82 @@ async fn wait_for_condition_and_watch() {
         "{lines:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_resources_with_metallb_crds() {
+    let Some((_emu, k)) = setup().await else {
+        return;
+    };
+    let dir = crate::shared().join("reference/metallb-v0.16.1-crds");
+    let dir = dir.to_string_lossy().into_owned();
+    k.ok(&["apply", "--server-side", "-f", &dir], None);
+    k.ok(
+        &[
+            "wait",
+            "--for=condition=Established",
+            "crd/ipaddresspools.metallb.io",
+            "--timeout=10s",
+        ],
+        None,
+    );
+    let pool = "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p, namespace: default}\nspec:\n  addresses: [192.0.2.0/28]\n  bogus: 1\n";
+    let r = k.run(&["apply", "-f", "-"], Some(pool));
+    assert!(
+        !r.ok
+            && r.stderr
+                .contains("strict decoding error: unknown field \"spec.bogus\""),
+        "{}",
+        r.stderr
+    );
+    let pool = pool.replace("  bogus: 1\n", "");
+    k.ok(&["apply", "-f", "-"], Some(&pool));
+    let table = k.ok(&["get", "ipaddresspools"], None);
+    let header: Vec<&str> = table
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        vec![
+            "NAME",
+            "AUTO",
+            "ASSIGN",
+            "AVOID",
+            "BUGGY",
+            "IPS",
+            "ADDRESSES"
+        ]
+    );
+    assert!(
+        table.lines().nth(1).unwrap_or_default().contains("true"),
+        "{table}"
+    );
+    let bad = "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: q, namespace: default}\nspec: {}\n";
+    let r = k.run(&["apply", "-f", "-"], Some(bad));
+    assert!(
+        !r.ok && r.stderr.contains("spec.addresses: Required value"),
+        "{}",
+        r.stderr
+    );
+    k.ok(
+        &[
+            "patch",
+            "ipaddresspool",
+            "p",
+            "--type",
+            "merge",
+            "-p",
+            "{\"spec\":{\"autoAssign\":false}}",
+        ],
+        None,
+    );
+    assert_eq!(
+        k.json(&["get", "ipaddresspool", "p"])["spec"]["autoAssign"],
+        false
+    );
+    k.ok(&["delete", "crd", "ipaddresspools.metallb.io"], None);
+    let gone = k.run(&["get", "ipaddresspools"], None);
+    assert!(!gone.ok, "{}", gone.stdout);
+}
