@@ -236,3 +236,112 @@ async fn controller_reconciles_and_resumes_after_restart() {
     seen(api.clone(), 3).await;
     task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controller_style_writes_status_apply_lease_events() {
+    use k8s_openapi::api::coordination::v1::Lease;
+    use k8s_openapi::api::core::v1::Service;
+    let emu = start().await;
+    let client = client(&emu).await;
+    let svcs: Api<Service> = Api::namespaced(client.clone(), "default");
+    let svc: Service = serde_json::from_value(json!({"metadata": {"name": "lb"},
+        "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}}))
+    .unwrap_or_default();
+    svcs.create(&PostParams::default(), &svc)
+        .await
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = Patch::Apply(json!({"apiVersion": "v1", "kind": "Service",
+        "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.7", "ipMode": "VIP"}]}}}));
+    let pp = PatchParams::apply("lodestone-ccm").force();
+    let got = svcs
+        .patch_status("lb", &pp, &status)
+        .await
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ingress = got
+        .status
+        .and_then(|s| s.load_balancer)
+        .and_then(|l| l.ingress)
+        .unwrap_or_default();
+    assert_eq!(
+        ingress.first().and_then(|i| i.ip.as_deref()),
+        Some("192.0.2.7")
+    );
+    let managed = got.metadata.managed_fields.unwrap_or_default();
+    assert!(
+        managed
+            .iter()
+            .any(|m| m.manager.as_deref() == Some("lodestone-ccm")
+                && m.subresource.as_deref() == Some("status"))
+    );
+    // A spec apply by the same manager does not wipe the status it owns through the subresource.
+    let spec = Patch::Apply(
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "lb", "annotations": {"a": "b"}}}),
+    );
+    let got = svcs
+        .patch("lb", &pp, &spec)
+        .await
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        got.status
+            .and_then(|s| s.load_balancer)
+            .and_then(|l| l.ingress)
+            .is_some()
+    );
+
+    // Leader-election style Lease: create, then a stale replace conflicts.
+    let leases: Api<Lease> = Api::namespaced(client.clone(), "default");
+    let lease: Lease = serde_json::from_value(json!({"metadata": {"name": "ccm"}, "spec": {"holderIdentity": "a", "leaseDurationSeconds": 15}})).unwrap_or_default();
+    let first = leases
+        .create(&PostParams::default(), &lease)
+        .await
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut mine = first.clone();
+    mine.spec.get_or_insert_default().holder_identity = Some("b".into());
+    leases
+        .replace("ccm", &PostParams::default(), &mine)
+        .await
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut stale = first;
+    stale.spec.get_or_insert_default().holder_identity = Some("c".into());
+    match leases.replace("ccm", &PostParams::default(), &stale).await {
+        Err(kube::Error::Api(s)) => assert_eq!((s.code, s.reason.as_str()), (409, "Conflict")),
+        other => panic!("expected 409, got {other:?}"),
+    }
+
+    // Events through kube-rs' recorder (events.k8s.io/v1).
+    let recorder = kube::runtime::events::Recorder::new(client.clone(), "lodestone-ccm".into());
+    let reference = k8s_openapi::api::core::v1::ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("Service".into()),
+        name: Some("lb".into()),
+        namespace: Some("default".into()),
+        ..Default::default()
+    };
+    let ev = kube::runtime::events::Event {
+        type_: kube::runtime::events::EventType::Normal,
+        reason: "IPAllocated".into(),
+        note: Some("192.0.2.7".into()),
+        action: "Allocate".into(),
+        secondary: None,
+    };
+    recorder
+        .publish(&ev, &reference)
+        .await
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client, "default");
+    let list = events
+        .list(&Default::default())
+        .await
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        list.items.first().and_then(|e| e.reason.as_deref()),
+        Some("IPAllocated")
+    );
+}
