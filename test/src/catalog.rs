@@ -222,6 +222,88 @@ const BUILTINS: &[Builtin] = &[
         &[],
         false,
     )),
+    // Workloads and policy kinds the install manifests carry: stored and served, no controllers.
+    with_generation(b(
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        true,
+        &["deploy"],
+        true,
+    )),
+    with_generation(b(
+        "apps",
+        "v1",
+        "DaemonSet",
+        "daemonsets",
+        true,
+        &["ds"],
+        true,
+    )),
+    with_generation(b(
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        true,
+        &["sts"],
+        true,
+    )),
+    with_generation(b(
+        "apps",
+        "v1",
+        "ReplicaSet",
+        "replicasets",
+        true,
+        &["rs"],
+        true,
+    )),
+    with_generation(b(
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        true,
+        &["pdb"],
+        true,
+    )),
+    with_generation(b(
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        true,
+        &["netpol"],
+        false,
+    )),
+    with_generation(b(
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        "ingresses",
+        true,
+        &["ing"],
+        true,
+    )),
+    with_generation(b(
+        "networking.k8s.io",
+        "v1",
+        "IngressClass",
+        "ingressclasses",
+        false,
+        &[],
+        false,
+    )),
+    b(
+        "scheduling.k8s.io",
+        "v1",
+        "PriorityClass",
+        "priorityclasses",
+        false,
+        &["pc"],
+        false,
+    ),
     // Stored and served; their CEL policies are not enforced.
     with_generation(b(
         "admissionregistration.k8s.io",
@@ -266,7 +348,15 @@ fn builtin_types() -> Vec<ResourceType> {
                 // are reset (their strategies' PrepareForCreate).
                 reset_status_on_create: matches!(
                     x.kind,
-                    "Service" | "Pod" | "CustomResourceDefinition"
+                    "Service"
+                        | "Pod"
+                        | "CustomResourceDefinition"
+                        | "Deployment"
+                        | "DaemonSet"
+                        | "StatefulSet"
+                        | "ReplicaSet"
+                        | "PodDisruptionBudget"
+                        | "Ingress"
                 ),
                 unconditional_update: true,
                 create_on_update: x.create_on_update,

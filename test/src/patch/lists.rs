@@ -40,7 +40,16 @@ pub fn list_kind(rt: &ResourceType, path: &[String]) -> ListKind {
     }
     let containers =
         |s: &[&str]| matches!(s, ["containers" | "initContainers" | "ephemeralContainers"]);
-    match (rt.kind.as_str(), p.as_slice()) {
+    // Workload pod templates merge like Pods.
+    let workload = matches!(
+        rt.kind.as_str(),
+        "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet"
+    );
+    let (kind, p) = match p.as_slice() {
+        ["spec", "template", rest @ ..] if workload => ("Pod", rest.to_vec()),
+        _ => (rt.kind.as_str(), p),
+    };
+    match (kind, p.as_slice()) {
         ("Service", ["spec", "ports"]) => map("port", &["port", "protocol"]),
         ("Service", ["status", "conditions"]) => map("type", &["type"]),
         ("Pod", ["spec", rest @ ..]) if containers(rest) => map("name", &["name"]),

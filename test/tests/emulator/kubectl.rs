@@ -565,3 +565,17 @@ async fn custom_resources_with_metallb_crds() {
     let gone = k.run(&["get", "ipaddresspools"], None);
     assert!(!gone.ok, "{}", gone.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn install_manifests_apply_with_kustomize() {
+    let Some((_emu, k)) = setup().await else {
+        return;
+    };
+    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../kustomize/base");
+    let base = base.to_string_lossy().into_owned();
+    let out = k.ok(&["apply", "-k", &base], None);
+    assert!(out.contains("created"), "{out}");
+    // Applying again changes nothing.
+    let again = k.ok(&["apply", "-k", &base], None);
+    assert!(again.lines().all(|l| l.ends_with("unchanged")), "{again}");
+}
