@@ -286,7 +286,7 @@ fn bad_open_is_rejected_with_the_right_notification() {
         assert!(
             out.contains(&Output::ArmTimer(
                 Timer::ConnectRetry,
-                Duration::from_secs(4)
+                Duration::from_secs(2)
             )),
             "{name}"
         );
@@ -311,7 +311,7 @@ fn connect_retry_backs_off_exponentially_and_caps() {
             vec![Output::Connect]
         );
     }
-    assert_eq!(delays, vec![4, 8, 16, 30, 30, 30]);
+    assert_eq!(delays, vec![2, 4, 8, 16, 30, 30]);
     // Success resets nothing until the session has been stable; a fresh Start resets.
     lab.feed(Input::Stop(StopReason::AdminShutdown));
     lab.feed(Input::Start);
@@ -320,7 +320,7 @@ fn connect_retry_backs_off_exponentially_and_caps() {
         out,
         vec![Output::ArmTimer(
             Timer::ConnectRetry,
-            Duration::from_secs(4)
+            Duration::from_secs(2)
         )]
     );
 }
@@ -605,7 +605,7 @@ fn session_stable_for_a_minute_resets_backoff() {
     let out = lab.feed(Input::Closed { conn: ConnId(1) });
     assert!(out.contains(&Output::ArmTimer(
         Timer::ConnectRetry,
-        Duration::from_secs(4)
+        Duration::from_secs(2)
     )));
     // A session that flaps quickly keeps backing off.
     lab.feed(Input::TimerExpired(Timer::ConnectRetry));
@@ -618,6 +618,6 @@ fn session_stable_for_a_minute_resets_backoff() {
     let out = lab.feed(Input::Closed { conn: ConnId(2) });
     assert!(out.contains(&Output::ArmTimer(
         Timer::ConnectRetry,
-        Duration::from_secs(8)
+        Duration::from_secs(4)
     )));
 }

@@ -342,3 +342,63 @@ fn misbehaving_peer_is_notified_and_other_sessions_carry_on() {
     assert!(sp.status("192.0.2.2").contains("state=established"));
     sp.finish();
 }
+
+/// Graceful restart as the restarting speaker: our process stops without a NOTIFICATION, FRR
+/// keeps the routes (stale) and a new instance refreshes them.
+#[test]
+fn frr_keeps_routes_while_we_restart_gracefully() {
+    if !enabled(TOOLS) {
+        return;
+    }
+    let (s, r) = (Netns::new(), Netns::new());
+    veth(&s, &["192.0.2.1/24"], &r, &["192.0.2.2/24"]);
+    let frr = Frr::start(&r, &frr_config(64513, "192.0.2.2", "192.0.2.1", 64512, &[]));
+    let args = [
+        "--local-as",
+        "64512",
+        "--router-id",
+        "192.0.2.1",
+        "--peer",
+        "192.0.2.2,64513,gr=120",
+    ];
+    let mut sp = LabProcess::spawn(&s, &example("bgp-lab-speaker"), &args);
+    sp.expect_line("ready");
+    sp.send("route 198.51.100.40/32");
+    sp.send("commit");
+    established(&mut sp, "192.0.2.2");
+    wait_for("route in FRR", LIMIT, || {
+        frr.route("ipv4", "198.51.100.40/32")
+    });
+    let n = frr.json("show bgp neighbors 192.0.2.1 json");
+    assert_eq!(
+        str_at(&n, &["192.0.2.1", "gracefulRestartInfo", "remoteGrMode"]),
+        Some("Restart"),
+        "{n}"
+    );
+    sp.send("restart");
+    sp.finish();
+    // FRR notices the closed session and keeps the route as stale.
+    wait_for("FRR to see the session drop", LIMIT, || {
+        (frr.neighbor_state("192.0.2.1") != "Established").then_some(())
+    });
+    let stale = frr
+        .route("ipv4", "198.51.100.40/32")
+        .expect("route kept during graceful restart");
+    assert_eq!(
+        stale.get("stale").and_then(|v| v.as_bool()),
+        Some(true),
+        "{stale}"
+    );
+    // The restarted speaker re-announces; End-of-RIB clears the stale flag.
+    let mut sp = LabProcess::spawn(&s, &example("bgp-lab-speaker"), &args);
+    sp.expect_line("ready");
+    sp.send("route 198.51.100.40/32");
+    sp.send("commit");
+    established(&mut sp, "192.0.2.2");
+    wait_for("route refreshed", LIMIT, || {
+        frr.route("ipv4", "198.51.100.40/32")
+            .filter(|p| p.get("stale").is_none())
+            .map(|_| ())
+    });
+    sp.finish();
+}

@@ -255,6 +255,20 @@ struct SpeakerInner {
     peers: Mutex<HashMap<IpAddr, Registered>>,
     next_conn: AtomicU64,
     rejected_connections: AtomicU64,
+    accept_tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for SpeakerInner {
+    /// The last reference is gone (speaker and every session): close the listeners.
+    fn drop(&mut self) {
+        let tasks = match self.accept_tasks.get_mut() {
+            Ok(t) => t,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for t in tasks.drain(..) {
+            t.abort();
+        }
+    }
 }
 
 impl SpeakerInner {
@@ -334,9 +348,16 @@ impl Speaker {
             peers: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
             rejected_connections: AtomicU64::new(0),
+            accept_tasks: Mutex::new(Vec::new()),
         });
-        for (addr, l) in &inner.listeners {
-            tokio::spawn(accept_loop(*addr, l.clone(), Arc::downgrade(&inner)));
+        let tasks: Vec<_> = inner
+            .listeners
+            .iter()
+            .map(|(addr, l)| tokio::spawn(accept_loop(*addr, l.clone(), Arc::downgrade(&inner))))
+            .collect();
+        match inner.accept_tasks.lock() {
+            Ok(mut t) => t.extend(tasks),
+            Err(poisoned) => poisoned.into_inner().extend(tasks),
         }
         Ok(Self { inner })
     }

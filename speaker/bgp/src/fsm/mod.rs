@@ -118,9 +118,10 @@ impl PeerSession {
         self.last_down.as_ref()
     }
 
-    /// The delay before the next connection attempt after `failures` failures.
+    /// The delay before the next connection attempt: `connect_retry` after the first failure,
+    /// doubling with each further one up to `connect_retry_max`.
     pub fn backoff(&self) -> Duration {
-        let shift = self.failures.min(16);
+        let shift = self.failures.saturating_sub(1).min(16);
         self.config
             .connect_retry
             .saturating_mul(1 << shift)
