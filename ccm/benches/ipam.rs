@@ -7,6 +7,11 @@
 //! holds 65,536 intervals rather than one. One iteration = assign one new Service + release it
 //! (so the fill stays put); allocations/s = 1 / time per iteration.
 //!
+//! Clock: each sample is timed with the benchmark thread's CPU time (first field of
+//! `/proc/thread-self/schedstat`, ns; wall time where that file is missing), so other work on
+//! a shared machine does not inflate the numbers. Samples last ~100 ms, so the scheduler-tick
+//! granularity of that counter stays within a few percent.
+//!
 //! Baseline bound: the scan walks from the first address, one hash lookup per address, so its
 //! cost is the number of taken addresses below the first free one. It is measured for the /8
 //! at every fill and for the /64 at 0 %; for the /64 at 50 % and 99 % a single allocation
@@ -14,13 +19,33 @@
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ipnet::IpNet;
 use lodestone_apis::config::{AddressBlock, Config, Pool};
 use lodestone_ccm::ipam::baseline::LinearScan;
 use lodestone_ccm::ipam::{Allocator, Family, Labels, Port, ServiceKey, ServiceRequest};
+
+/// CPU time consumed by this thread so far, if the kernel tells.
+fn thread_cpu() -> Option<Duration> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
+/// Runs `f` `iters` times; returns the thread CPU time spent (wall time as a fallback).
+fn timed(iters: u64, mut f: impl FnMut()) -> Duration {
+    let wall = Instant::now();
+    let cpu = thread_cpu();
+    for _ in 0..iters {
+        f();
+    }
+    match (cpu, thread_cpu()) {
+        (Some(a), Some(b)) => b.saturating_sub(a),
+        _ => wall.elapsed(),
+    }
+}
 
 fn config(cidr: &str, avoid_buggy: bool) -> Config {
     let net: IpNet = cidr.parse().unwrap_or_else(|e| panic!("{cidr}: {e}"));
@@ -119,12 +144,14 @@ fn allocations(c: &mut Criterion) {
             group.bench_function(
                 BenchmarkId::new(format!("interval-set/{}", case.name), fill),
                 |b| {
-                    b.iter(|| {
-                        let req = &reqs[i % reqs.len()];
-                        i += 1;
-                        let out = alloc.assign(req);
-                        black_box(&out);
-                        alloc.release(&req.key);
+                    b.iter_custom(|iters| {
+                        timed(iters, || {
+                            let req = &reqs[i % reqs.len()];
+                            i += 1;
+                            let out = alloc.assign(req);
+                            black_box(&out);
+                            alloc.release(&req.key);
+                        })
                     })
                 },
             );
@@ -146,12 +173,14 @@ fn allocations(c: &mut Criterion) {
             group.bench_function(
                 BenchmarkId::new(format!("linear-scan/{}", case.name), fill),
                 |b| {
-                    b.iter(|| {
-                        let a = scan.allocate();
-                        black_box(a);
-                        if let Some(a) = a {
-                            scan.release(a);
-                        }
+                    b.iter_custom(|iters| {
+                        timed(iters, || {
+                            let a = scan.allocate();
+                            black_box(a);
+                            if let Some(a) = a {
+                                scan.release(a);
+                            }
+                        })
                     })
                 },
             );
@@ -177,20 +206,24 @@ fn rebuild(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(N as u64));
     group.bench_function("restore-10000", |b| {
-        b.iter(|| {
-            let mut a = Allocator::with_config(&cfg).expect("config");
-            for (r, ips) in reqs.iter().zip(&status) {
-                if let Err(e) = a.restore(r, ips) {
-                    panic!("restore: {e}");
+        b.iter_custom(|iters| {
+            timed(iters, || {
+                let mut a = Allocator::with_config(&cfg).expect("config");
+                for (r, ips) in reqs.iter().zip(&status) {
+                    if let Err(e) = a.restore(r, ips) {
+                        panic!("restore: {e}");
+                    }
                 }
-            }
-            black_box(a.len())
+                black_box(a.len());
+            })
         })
     });
     group.bench_function("reload-10000", |b| {
-        b.iter(|| {
-            let dropped = first.set_config(&cfg).expect("config");
-            black_box(dropped.len())
+        b.iter_custom(|iters| {
+            timed(iters, || {
+                let dropped = first.set_config(&cfg).expect("config");
+                black_box(dropped.len());
+            })
         })
     });
     group.finish();

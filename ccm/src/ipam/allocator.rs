@@ -115,8 +115,18 @@ fn effective_families(req: &ServiceRequest) -> &[Family] {
     &req.families[..req.families.len().min(n)]
 }
 
-fn family_set(ips: &[IpAddr]) -> BTreeSet<Family> {
-    ips.iter().map(|ip| Family::of(*ip)).collect()
+/// The families of `items` as a bit set (IPv4 = 1, IPv6 = 2): no allocation on the hot path.
+fn family_mask(items: impl IntoIterator<Item = Family>) -> u8 {
+    items.into_iter().fold(0, |m, f| {
+        m | match f {
+            Family::V4 => 1,
+            Family::V6 => 2,
+        }
+    })
+}
+
+fn ip_families(ips: &[IpAddr]) -> u8 {
+    family_mask(ips.iter().map(|ip| Family::of(*ip)))
 }
 
 impl Allocator {
@@ -379,7 +389,7 @@ impl Allocator {
     ) -> Result<Allocation, AllocError> {
         let families = effective_families(req);
         if !requested.is_empty() {
-            if family_set(&requested) != families.iter().copied().collect() {
+            if ip_families(&requested) != family_mask(families.iter().copied()) {
                 return Err(AllocError::FamilyMismatch {
                     ips: IpList(requested),
                     families: FamilyList(families.to_vec()),
@@ -554,15 +564,15 @@ impl Allocator {
     /// MetalLB's `serviceFamilyChanged` (on the effective families, so that a request with two
     /// families and SingleStack, which the API server never produces, cannot flap).
     fn family_changed(&self, ips: &[IpAddr], req: &ServiceRequest) -> bool {
-        let held = family_set(ips);
-        let cluster: BTreeSet<Family> = effective_families(req).iter().copied().collect();
-        if held.is_empty() {
+        let held = ip_families(ips);
+        let cluster = family_mask(effective_families(req).iter().copied());
+        if held == 0 {
             return true;
         }
         if held == cluster {
             return false;
         }
-        !(cluster.len() == 2 && req.policy == FamilyPolicy::PreferDualStack)
+        !(cluster == 3 && req.policy == FamilyPolicy::PreferDualStack)
     }
 
     fn owner(&self, ip: IpAddr) -> Option<usize> {
