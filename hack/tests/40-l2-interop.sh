@@ -50,6 +50,7 @@ cleanup() {
   if [ "${KEEP:-}" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 fail() {
   echo "FAIL: $*" >&2
@@ -231,7 +232,7 @@ grep -q "not_owned" "$leases"/n*.status || fail "no not_owned drops counted anyw
 
 for n in "${!pid[@]}"; do stop_node "$n" TERM; done
 sleep 0.3
-kill -INT "$tcpdump_pid"
+kill -TERM "$tcpdump_pid"
 wait "$tcpdump_pid" 2>/dev/null || true
 tcpdump_pid=""
 

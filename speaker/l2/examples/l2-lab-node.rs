@@ -7,8 +7,10 @@
 //! l2-lab-node --node n1 --lease-dir DIR --addresses 192.0.2.100,2001:db8::100 \
 //!             --candidates n1,n2,n3 [--interfaces eth0] [--lease-ms 4000 --renew-ms 1000
 //!             --margin-ms 1000 --handover-ms 1000] [--announce-ms 5000 --announce-interval-ms 1100]
+//!             [--poll-ms 20]
 //! ```
-//! - `DIR/NODE` is NODE's Lease: `holder renew_nanos duration_ms` (holder `-` = released).
+//! - `DIR/NODE` is NODE's Lease: `holder renew_nanos duration_ms` (holder `-` = released),
+//!   read by the others every `--poll-ms` (standing in for the API watch).
 //! - `DIR/excluded` lists nodes to drop from the candidates (the exclusion label).
 //! - Every ownership change is logged to stdout as
 //!   `owned t_before_us=.. t_after_us=.. node=.. addrs=..` (wall clock µs around `set_owned`);
@@ -32,6 +34,7 @@ struct Args {
     interfaces: Option<BTreeSet<String>>,
     params: ElectionParams,
     announce: AnnounceConfig,
+    poll: Duration,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -85,6 +88,7 @@ fn parse_args() -> anyhow::Result<Args> {
             duration: ms("announce-ms", 5000)?,
             interval: ms("announce-interval-ms", 1100)?,
         },
+        poll: ms("poll-ms", 20)?,
     })
 }
 
@@ -118,8 +122,18 @@ fn read_lease(path: &Path) -> Option<LeaseRecord> {
     })
 }
 
-fn write_status(path: &Path, handle: &L2Handle) {
-    let mut s = String::new();
+/// Lease writes so far and since when, for the API write-rate figure.
+struct WriteRate {
+    writes: u64,
+    since: Instant,
+}
+
+fn write_status(path: &Path, handle: &L2Handle, rate: &WriteRate) {
+    let mut s = format!(
+        "lease_writes {} uptime_ms {}\n",
+        rate.writes,
+        rate.since.elapsed().as_millis()
+    );
     for l in handle.links() {
         s.push_str(&format!(
             "link {} {} arp={} ndp={}\n",
@@ -166,7 +180,11 @@ async fn main() -> anyhow::Result<()> {
     let lease_path = args.lease_dir.join(&args.node);
     let status_path = args.lease_dir.join(format!("{}.status", args.node));
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut tick = tokio::time::interval(args.poll);
+    let mut rate = WriteRate {
+        writes: 0,
+        since: Instant::now(),
+    };
     let mut answering: BTreeSet<IpAddr> = BTreeSet::new();
     let mut last_status = Instant::now() - Duration::from_secs(1);
     println!("started node={} t_us={}", args.node, wall_us());
@@ -180,7 +198,7 @@ async fn main() -> anyhow::Result<()> {
                 println!("owned t_before_us={before} t_after_us={} node={} addrs=", wall_us(), args.node);
                 let released = format!("- {} {}", wall_us() * 1000, args.params.lease_duration.as_millis());
                 write_atomic(&lease_path, &released).context("writing the released lease")?;
-                write_status(&status_path, &handle);
+                write_status(&status_path, &handle, &rate);
                 println!("released node={} t_us={}", args.node, wall_us());
                 handle.shutdown();
                 return Ok(());
@@ -197,7 +215,10 @@ async fn main() -> anyhow::Result<()> {
                 args.params.lease_duration.as_millis()
             );
             match write_atomic(&lease_path, &record) {
-                Ok(()) => election.renewed(sent, Instant::now()),
+                Ok(()) => {
+                    rate.writes += 1;
+                    election.renewed(sent, Instant::now());
+                }
                 Err(e) => tracing::warn!(error = %e, "lease renewal failed"),
             }
         }
@@ -233,10 +254,10 @@ async fn main() -> anyhow::Result<()> {
                 args.node,
                 list.join(",")
             );
-            write_status(&status_path, &handle);
+            write_status(&status_path, &handle, &rate);
         }
         if last_status.elapsed() >= Duration::from_millis(500) {
-            write_status(&status_path, &handle);
+            write_status(&status_path, &handle, &rate);
             last_status = Instant::now();
         }
     }
