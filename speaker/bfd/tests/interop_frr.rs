@@ -7,7 +7,7 @@
 
 mod lab;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use lab::{Lab, NsDriver, OURS, PEER, block_on, ip, wait_until};
@@ -417,5 +417,117 @@ fn frr_ipv6_and_multihop() {
         .and_then(|a| a.iter().find(|p| p["multihop"] == true))
         .cloned();
     assert!(mh_peer.is_some(), "{peers}");
-    let _ = IpAddr::from([0u8; 4]);
+
+    // Multihop TTL below minimumTtl, and an authenticated packet (we configure no auth), from a
+    // raw sender in the peer namespace: both dropped by name.
+    let sender = lab::udp_in_netns(&lab.peer, SocketAddr::new(ip(PEER), 0));
+    let before = bfd.metrics();
+    let pkt = ControlPacket {
+        diagnostic: Diagnostic::None,
+        state: State::Down,
+        poll: false,
+        final_: false,
+        control_plane_independent: false,
+        demand: false,
+        detect_mult: 3,
+        my_discriminator: 4242,
+        your_discriminator: 0,
+        desired_min_tx_us: 1_000_000,
+        required_min_rx_us: 1_000_000,
+        required_min_echo_rx_us: 0,
+        auth: None,
+    };
+    sender.set_ttl(200).expect("ttl");
+    sender
+        .send_to(&pkt.encode(), SocketAddr::new(ip(OURS), 4784))
+        .expect("send");
+    sender.set_ttl(255).expect("ttl");
+    let with_auth = ControlPacket {
+        auth: Some(lodestone_bfd::packet::AuthSection {
+            auth_type: lodestone_bfd::packet::AuthType::SimplePassword,
+            data: vec![1, b's', b'e', b'c'],
+        }),
+        ..pkt
+    };
+    sender
+        .send_to(&with_auth.encode(), SocketAddr::new(ip(OURS), 4784))
+        .expect("send");
+    let counted = wait_until(Duration::from_secs(10), || {
+        let m = bfd.metrics();
+        m.dropped("ttl_below_minimum") == before.dropped("ttl_below_minimum") + 1
+            && m.dropped("auth_not_configured") == before.dropped("auth_not_configured") + 1
+    });
+    assert!(counted, "drops: {:?}", bfd.metrics().drops);
+    let status = block_on(bfd.sessions()).expect("status");
+    assert!(status.iter().all(|s| s.state == State::Up), "{status:?}");
+}
+
+/// IPv6 echo both ways: FRR's echo reaches our echo socket with hop limit 255 and is reflected
+/// with 254; ours is reflected by FRR's bfdd.
+#[test]
+fn frr_ipv6_echo_both_ways() {
+    if !lab::enabled() {
+        return;
+    }
+    let mut lab = Lab::new("bfd6e");
+    let driver = NsDriver::start(&lab.ours, DriverConfig::default());
+    let bfd = driver.bfd();
+    let mut events = bfd.subscribe();
+    let profile = Profile {
+        echo_mode: true,
+        echo_interval: Duration::from_millis(50),
+        ..profile_100ms()
+    };
+    let k = key(lab::PEER6, lab::OURS6, false);
+    block_on(bfd.add_session(SessionSpec {
+        key: k,
+        interface: None,
+        profile,
+    }))
+    .expect("add session");
+    lab.start_frr(&frr_conf(
+        &format!(
+            " peer {} local-address {} interface {}\n  profile lab\n !\n",
+            lab::OURS6,
+            lab::PEER6,
+            lab.if_peer
+        ),
+        "  echo-mode\n  echo transmit-interval 50\n  echo receive-interval 50\n",
+    ));
+    assert!(
+        wait_event(&mut events, State::Up, Duration::from_secs(30)).is_some(),
+        "our session Up"
+    );
+    assert!(
+        wait_frr(&lab, lab::OURS6, "up", Duration::from_secs(30)),
+        "FRR Up"
+    );
+    let frr_echo = wait_until(Duration::from_secs(15), || {
+        let c = lab.vtysh(&format!(
+            "show bfd peer {} local-address {} interface {} counters json",
+            lab::OURS6,
+            lab::PEER6,
+            lab.if_peer
+        ));
+        let v: serde_json::Value = serde_json::from_str(&c).unwrap_or_default();
+        v["echo-packet-input"].as_u64().unwrap_or(0) > 20
+    });
+    let ours_echo = wait_until(Duration::from_secs(15), || {
+        bfd.metrics()
+            .peers
+            .get(&ip(lab::PEER6))
+            .is_some_and(|c| c.echo_output > 40 && c.echo_input > 40)
+    });
+    assert!(
+        frr_echo,
+        "FRR's IPv6 echo comes back: {} {:?}",
+        lab.frr_peers(),
+        bfd.metrics()
+    );
+    assert!(ours_echo, "our IPv6 echo comes back: {:?}", bfd.metrics());
+    let status = block_on(bfd.sessions()).expect("status");
+    assert!(
+        status[0].echo_active && status[0].state == State::Up,
+        "{status:?}"
+    );
 }
