@@ -109,6 +109,14 @@ impl InterfaceInfo {
     pub fn wants_ndp(&self) -> bool {
         self.usable() && self.has_ipv6_link_local
     }
+    /// Would run the same responders as `other` (flags such as PROMISC, set by a capture, do
+    /// not matter).
+    pub fn same_responders(&self, other: &InterfaceInfo) -> bool {
+        self.index == other.index
+            && self.mac == other.mac
+            && self.wants_arp() == other.wants_arp()
+            && self.wants_ndp() == other.wants_ndp()
+    }
 }
 
 /// Parses a sysfs `flags` file ("0x1003\n").
@@ -244,8 +252,19 @@ mod tests {
         assert!(!p2p.wants_arp() && p2p.wants_ndp());
         let no_ll = InterfaceInfo {
             has_ipv6_link_local: false,
-            ..base
+            ..base.clone()
         };
         assert!(no_ll.wants_arp() && !no_ll.wants_ndp());
+        let promisc = InterfaceInfo {
+            flags: IFF_UP | IFF_BROADCAST | 0x100,
+            ..base.clone()
+        };
+        assert!(promisc.same_responders(&base));
+        assert!(!no_ll.same_responders(&base));
+        let new_mac = InterfaceInfo {
+            mac: MacAddr([2, 0, 0, 0, 0, 2]),
+            ..base.clone()
+        };
+        assert!(!new_mac.same_responders(&base));
     }
 }

@@ -291,7 +291,9 @@ fn scan(shared: &Arc<Shared>, config: &DriverConfig) -> Result<(), DriverError> 
     let owned = shared.owned_snapshot();
     let mut links = shared.links();
     links.retain(|name, link| {
-        let keep = wanted.get(name) == Some(&link.info);
+        let keep = wanted
+            .get(name)
+            .is_some_and(|w| w.same_responders(&link.info));
         if !keep {
             info!(interface = %name, "removing responders");
         }
