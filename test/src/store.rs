@@ -40,6 +40,8 @@ pub struct Event {
     pub object: Arc<Value>,
     /// The object before this write (None for ADDED).
     pub prev: Option<Arc<Value>>,
+    /// `object` serialised once, shared by every watch that sends it unchanged.
+    pub json: std::sync::OnceLock<String>,
 }
 
 type Key = (String, String);
@@ -195,6 +197,7 @@ impl StoreState {
             kind,
             object,
             prev,
+            json: std::sync::OnceLock::new(),
         });
         self.history.push_back(event.clone());
         while self.history.len() > self.history_cap {

@@ -162,6 +162,13 @@ async fn deliver(
         (EventType::Modified, true, false) => "DELETED",
         _ => return true,
     };
+    let plain = w.table.is_none()
+        && (w.target.rt.crd.is_none() || w.target.rt.version == w.target.rt.storage_version);
+    if plain {
+        let obj = ev.json.get_or_init(|| ev.object.to_string());
+        let line = format!("{{\"type\":\"{kind}\",\"object\":{obj}}}\n");
+        return tx.send(Bytes::from(line)).await.is_ok();
+    }
     match conversion::to_version(c, &w.target.rt, (*ev.object).clone()).await {
         Ok(obj) => tx
             .send(line(kind, &present(c, w, obj, first)))
