@@ -146,6 +146,12 @@ impl Runner {
             return false;
         };
         self.input(id, Input::AdminDown);
+        // RFC 5880 §6.8.16 wants AdminDown sent for a detection time; we leave at once, so send
+        // it three times rather than once, so that one lost packet does not turn a deliberate
+        // shutdown into a detection timeout at the peer.
+        for _ in 0..2 {
+            self.input(id, Input::TimerExpired(TimerKind::Transmit));
+        }
         let Some(entry) = self.sessions.remove(&id) else {
             return false;
         };

@@ -1,6 +1,6 @@
 //! Network-namespace lab for the interop tests: two namespaces joined by a veth pair, FRR and
 //! BIRD started inside one of them, everything removed on drop (even when the test panics).
-//! Runs only with LODESTONE_NETLAB=1 (and then requires root, iproute2, FRR, BIRD, tc).
+//! Runs only with LODESTONE_NETLAB=1 (and then requires root, iproute2, FRR and BIRD).
 
 #![allow(dead_code)]
 
@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 
 use nix::sched::{CloneFlags, setns};
 
-/// `Some(())` when the netlab tests should run; `None` (after saying why) when they should not.
+/// Whether the netlab tests should run (says why not); panics when enabled but a tool is missing.
 pub fn enabled() -> bool {
     if std::env::var("LODESTONE_NETLAB").as_deref() != Ok("1") {
         eprintln!("skipped: set LODESTONE_NETLAB=1");
         return false;
     }
-    for tool in ["ip", "tc", "vtysh", "bird", "birdc"] {
+    for tool in ["ip", "vtysh", "bird", "birdc", "sysctl"] {
         let found = Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
             .output()
