@@ -531,3 +531,41 @@ fn frr_ipv6_echo_both_ways() {
         "{status:?}"
     );
 }
+
+/// IPv6 link-local single-hop (the session names its interface) against FRR.
+#[test]
+fn frr_ipv6_link_local() {
+    if !lab::enabled() {
+        return;
+    }
+    let mut lab = Lab::new("bfdll");
+    let ll_ours = lab.link_local(true);
+    let ll_peer = lab.link_local(false);
+    let driver = NsDriver::start(&lab.ours, DriverConfig::default());
+    let bfd = driver.bfd();
+    let mut events = bfd.subscribe();
+    let k = key(&ll_peer, &ll_ours, false);
+    block_on(bfd.add_session(SessionSpec {
+        key: k,
+        interface: Some(lab.if_ours.clone()),
+        profile: profile_100ms(),
+    }))
+    .expect("add session");
+    lab.start_frr(&frr_conf(
+        &format!(
+            " peer {ll_ours} local-address {ll_peer} interface {}\n  profile lab\n !\n",
+            lab.if_peer
+        ),
+        "",
+    ));
+    assert!(
+        wait_event(&mut events, State::Up, Duration::from_secs(30)).is_some(),
+        "our link-local session Up: {:?}",
+        bfd.metrics()
+    );
+    assert!(
+        wait_frr(&lab, &ll_ours, "up", Duration::from_secs(30)),
+        "FRR Up: {}",
+        lab.frr_peers()
+    );
+}

@@ -205,10 +205,13 @@ impl Runner {
                     } else {
                         self.ports.peer_single_hop
                     };
-                    match e
-                        .tx
-                        .try_send_to(&p.encode(), SocketAddr::new(key.peer, port))
-                    {
+                    match e.tx.try_send_to(
+                        &p.encode(),
+                        socket::scoped(
+                            SocketAddr::new(key.peer, port),
+                            e.spec.interface.as_deref(),
+                        ),
+                    ) {
                         Ok(_) => self.metrics.peer(key.peer, |c| c.control_output += 1),
                         Err(err) => {
                             debug!(peer = %key.peer, error = %err, "bfd send failed");
@@ -231,9 +234,13 @@ impl Runner {
                         }
                         // IPv6: the peer's bfdd reflects it with hop limit 254.
                         _ => match self.echo[1].clone() {
-                            Some(s) => {
-                                s.try_send_to(&payload, SocketAddr::new(key.peer, self.ports.echo))
-                            }
+                            Some(s) => s.try_send_to(
+                                &payload,
+                                socket::scoped(
+                                    SocketAddr::new(key.peer, self.ports.echo),
+                                    e.spec.interface.as_deref(),
+                                ),
+                            ),
                             None => Err(std::io::Error::other("no IPv6 echo socket")),
                         },
                     };

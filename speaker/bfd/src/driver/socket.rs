@@ -81,7 +81,7 @@ pub fn bind_sender(local: IpAddr, interface: Option<&str>, hint: u16) -> io::Res
     let mut last_err = io::Error::new(io::ErrorKind::AddrInUse, "no free source port");
     for i in 0..COUNT {
         let port = FIRST + (hint.wrapping_add(i) % COUNT);
-        let addr = SocketAddr::new(local, port);
+        let addr = scoped(SocketAddr::new(local, port), interface);
         let s = udp_socket(&addr)?;
         if local.is_ipv4() {
             s.set_freebind_v4(true)?;
@@ -152,6 +152,17 @@ pub async fn recv(sock: &UdpSocket, buf: &mut [u8]) -> io::Result<Datagram> {
         Ok(d)
     })
     .await
+}
+
+/// IPv6 link-local addresses need the interface as scope id (to bind and to send).
+pub fn scoped(addr: SocketAddr, interface: Option<&str>) -> SocketAddr {
+    match addr {
+        SocketAddr::V6(v6) if (v6.ip().segments()[0] & 0xffc0) == 0xfe80 => {
+            let scope = interface.and_then(ifindex).unwrap_or(0);
+            SocketAddr::V6(SocketAddrV6::new(*v6.ip(), v6.port(), 0, scope))
+        }
+        other => other,
+    }
 }
 
 /// Interface index of `name`, if it exists.

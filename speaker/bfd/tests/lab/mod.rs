@@ -439,3 +439,29 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
         .unwrap_or_else(|e| panic!("runtime: {e}"))
         .block_on(f)
 }
+
+impl Lab {
+    /// The (non-tentative) IPv6 link-local address of our (`ours`) or the peer's veth end.
+    pub fn link_local(&self, ours: bool) -> String {
+        let (ns, ifname) = if ours {
+            (&self.ours, &self.if_ours)
+        } else {
+            (&self.peer, &self.if_peer)
+        };
+        let mut found = None;
+        let ok = wait_until(Duration::from_secs(10), || {
+            let out = sh(&[
+                "ip", "-n", ns, "-6", "-o", "addr", "show", "dev", ifname, "scope", "link",
+            ]);
+            found = out
+                .lines()
+                .filter(|l| !l.contains("tentative"))
+                .find_map(|l| l.split_whitespace().skip_while(|w| *w != "inet6").nth(1))
+                .and_then(|a| a.split('/').next())
+                .map(str::to_string);
+            found.is_some()
+        });
+        assert!(ok, "no link-local address on {ifname} in {ns}");
+        found.unwrap_or_default()
+    }
+}
