@@ -7,10 +7,9 @@
 //! holds 65,536 intervals rather than one. One iteration = assign one new Service + release it
 //! (so the fill stays put); allocations/s = 1 / time per iteration.
 //!
-//! Clock: each sample is timed with the benchmark thread's CPU time (first field of
-//! `/proc/thread-self/schedstat`, ns; wall time where that file is missing), so other work on
-//! a shared machine does not inflate the numbers. Samples last ~100 ms, so the scheduler-tick
-//! granularity of that counter stays within a few percent.
+//! Clock: each sample is timed with the benchmark thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`;
+//! wall time if the clock is unavailable), so other work on a shared machine does not inflate
+//! the numbers.
 //!
 //! Baseline bound: the scan walks from the first address, one hash lookup per address, so its
 //! cost is the number of taken addresses below the first free one. It is measured for the /8
@@ -27,11 +26,13 @@ use lodestone_apis::config::{AddressBlock, Config, Pool};
 use lodestone_ccm::ipam::baseline::LinearScan;
 use lodestone_ccm::ipam::{Allocator, Family, Labels, Port, ServiceKey, ServiceRequest};
 
-/// CPU time consumed by this thread so far, if the kernel tells.
+/// CPU time consumed by this thread so far (`CLOCK_THREAD_CPUTIME_ID`, exact to the ns).
 fn thread_cpu() -> Option<Duration> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
-    Some(Duration::from_nanos(ns))
+    use nix::time::{ClockId, clock_gettime};
+    let ts = clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID).ok()?;
+    let secs = u64::try_from(ts.tv_sec()).ok()?;
+    let nanos = u32::try_from(ts.tv_nsec()).ok()?;
+    Some(Duration::new(secs, nanos))
 }
 
 /// Runs `f` `iters` times; returns the thread CPU time spent (wall time as a fallback).
