@@ -268,3 +268,28 @@ fn guide_services_against_pool_rules() {
         Err("pool internal-pool serves only services whose labels match one of [metallb.io/class=internal]".to_string())
     );
 }
+
+/// What the guide's blocks mean at run time, beyond validity (the CCM and speaker report these).
+#[test]
+fn guide_findings_the_controllers_report() {
+    let files = [
+        SECRETS,
+        "02-bgp-pool.yaml",
+        "03-advanced-bgp.yaml",
+        "05-loadbalancer-classes.yaml",
+    ];
+    let (c, _) = valid(&files);
+    // internal-pool and external-pool are covered by no advertisement in any block.
+    assert!(!c.is_announced("internal-pool"));
+    assert!(!c.is_announced("external-pool"));
+    assert!(c.is_announced("bgp-pool-production"));
+    // router-1 (every node) and core-router-primary both peer with 10.0.1.1.
+    let primary: Labels = [("metallb.io/bgp-node".to_string(), "primary".to_string())].into();
+    assert_eq!(
+        c.duplicate_sessions(&primary),
+        [("core-router-primary".to_string(), "router-1".to_string())]
+    );
+    let other = Labels::new();
+    assert!(c.duplicate_sessions(&other).is_empty());
+    assert_eq!(c.peers_for_node(&other).count(), 1);
+}

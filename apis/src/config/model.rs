@@ -173,6 +173,34 @@ impl Config {
             .iter()
             .filter(move |a| a.pools.iter().any(|p| p == pool))
     }
+
+    /// Whether any advertisement (BGP or L2) covers `pool`. Addresses of a pool that none
+    /// covers are assigned but never announced.
+    pub fn is_announced(&self, pool: &str) -> bool {
+        self.bgp_advertisements_for(pool).next().is_some()
+            || self.l2_advertisements_for(pool).next().is_some()
+    }
+
+    /// The peers a node with `labels` opens sessions to.
+    pub fn peers_for_node<'a>(&'a self, labels: &'a Labels) -> impl Iterator<Item = &'a Peer> + 'a {
+        self.peers.values().filter(move |p| p.selects_node(labels))
+    }
+
+    /// Pairs of peers (by name) that a node with `labels` would open to the same endpoint in the
+    /// same VRF: the remote router sees two sessions from one address and keeps only one.
+    /// Not a validation error (MetalLB's native mode accepts it); the speaker should report it.
+    pub fn duplicate_sessions(&self, labels: &Labels) -> Vec<(String, String)> {
+        let peers: Vec<&Peer> = self.peers_for_node(labels).collect();
+        let mut out = Vec::new();
+        for (i, a) in peers.iter().enumerate() {
+            for b in &peers[i + 1..] {
+                if a.endpoint == b.endpoint && a.vrf == b.vrf {
+                    out.push((a.name.clone(), b.name.clone()));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// One entry of `spec.addresses` and the CIDRs it stands for.
