@@ -2,7 +2,7 @@
 //! and what the leader publishes about it (ConfigurationState `controller`, IPAddressPool status).
 //!
 //! ```text
-//!   Store<IPAddressPool|BGPPeer|...|Secret|Node|Namespace> ─► Resources ─► Config::from_resources
+//!   Store<IPAddressPool|BGPPeer|...|Secret|Namespace> ─► Resources ─► Config::from_resources
 //!        └─ evaluate(): latest verdict + last good Config (a bad edit never unloads pools)
 //!   StatusWriter: ConfigurationState/controller {result, errorSummary, conditions}
 //!                 IPAddressPool/status {assignedIPv4, assignedIPv6, availableIPv4, availableIPv6}
@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use k8s_openapi::api::core::v1::{Namespace, Node, Secret};
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -55,7 +55,6 @@ pub struct ConfigSource {
     bfd_profiles: Store<BFDProfile>,
     communities: Store<Community>,
     secrets: Store<Secret>,
-    nodes: Store<Node>,
     namespaces: Store<Namespace>,
     tasks: Vec<JoinHandle<()>>,
     last_good: Option<Config>,
@@ -68,7 +67,7 @@ fn sorted<K: Resource<DynamicType = ()> + Clone>(store: &Store<K>) -> Vec<K> {
 }
 
 impl ConfigSource {
-    /// Starts the watches of the metallb.io kinds in `namespace` (and of Nodes).
+    /// Starts the watches of the metallb.io kinds in `namespace`.
     pub fn spawn(
         client: &kube::Client,
         namespace: &str,
@@ -87,6 +86,7 @@ impl ConfigSource {
                     tx.clone(),
                     metrics.clone(),
                     watch::config_change,
+                    watch::generation,
                 );
                 tasks.push(task);
                 store
@@ -98,15 +98,6 @@ impl ConfigSource {
         let l2_advertisements = watch_kind!(L2Advertisement, "L2Advertisement");
         let bfd_profiles = watch_kind!(BFDProfile, "BFDProfile");
         let communities = watch_kind!(Community, "Community");
-        let (nodes, task) = watch::spawn(
-            Api::<Node>::all(client.clone()),
-            (),
-            "Node",
-            tx.clone(),
-            metrics.clone(),
-            watch::config_change,
-        );
-        tasks.push(task);
         ConfigSource {
             pools,
             peers,
@@ -115,7 +106,6 @@ impl ConfigSource {
             bfd_profiles,
             communities,
             secrets,
-            nodes,
             namespaces,
             tasks,
             last_good: None,
@@ -138,7 +128,6 @@ impl ConfigSource {
         self.bfd_profiles.wait_until_ready().await?;
         self.communities.wait_until_ready().await?;
         self.secrets.wait_until_ready().await?;
-        self.nodes.wait_until_ready().await?;
         self.namespaces.wait_until_ready().await
     }
 
@@ -152,7 +141,9 @@ impl ConfigSource {
             bfd_profiles: sorted(&self.bfd_profiles),
             communities: sorted(&self.communities),
             secrets: sorted(&self.secrets),
-            nodes: sorted(&self.nodes),
+            // Nodes only matter to the speaker's advertisement checks, not to allocation; not
+            // watching them keeps node heartbeats from re-evaluating the configuration.
+            nodes: Vec::new(),
             namespaces: sorted(&self.namespaces),
         }
     }
@@ -296,6 +287,14 @@ impl StatusWriter {
                 self.count("configurationstate", "failed");
             }
         }
+    }
+
+    /// Whether any pool's counters differ from what was last written.
+    pub fn pools_differ(&self, counts: &[PoolCounts]) -> bool {
+        counts.len() != self.last_pools.len()
+            || counts
+                .iter()
+                .any(|c| self.last_pools.get(&c.pool) != Some(c))
     }
 
     /// Publishes each pool's counters in its status (changed pools only).

@@ -10,6 +10,7 @@
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
 
 use k8s_openapi::api::core::v1::{Namespace, Service};
 use kube::ResourceExt;
@@ -49,6 +50,8 @@ pub struct Engine {
     pending: BTreeMap<Key, String>,
     /// Services we already warned about deprecated annotations.
     warned_deprecated: BTreeSet<Key>,
+    /// Addresses a configuration reload took away, to be reported on the next reconcile.
+    dropped_by_config: HashMap<Key, Vec<IpAddr>>,
     metrics: Metrics,
 }
 
@@ -117,6 +120,7 @@ impl Engine {
             config,
             pending: BTreeMap::new(),
             warned_deprecated: BTreeSet::new(),
+            dropped_by_config: HashMap::new(),
             metrics,
         }
     }
@@ -185,11 +189,13 @@ impl Engine {
         match plan::disposition(&svc, &self.filter) {
             Disposition::Ignore => {
                 self.pending.remove(key);
+                self.dropped_by_config.remove(key);
                 let freed = self.allocator.release(&akey).is_some();
                 (Reconciled::Done, freed)
             }
             Disposition::Release => {
                 self.pending.remove(key);
+                self.dropped_by_config.remove(key);
                 let freed = self.allocator.release(&akey).is_some();
                 let writes = plan::writes(&svc, &Desired::released());
                 if writes.is_empty() {
@@ -234,6 +240,18 @@ impl Engine {
     ) -> (Reconciled, bool) {
         let t = self.term;
         self.warn_deprecated(key, svc, writer).await;
+        if let Some(ips) = self.dropped_by_config.remove(key) {
+            let ips: Vec<String> = ips.iter().map(|i| i.to_string()).collect();
+            writer
+                .event(
+                    svc,
+                    t,
+                    false,
+                    "ClearAssignment",
+                    format!("current IP {ips:?} not allowed by config, clearing"),
+                )
+                .await;
+        }
         if self.config.is_none() {
             let why = "no valid metallb.io configuration has been loaded yet".to_string();
             return (self.stay_pending(key, svc, why, writer).await, false);
@@ -366,7 +384,11 @@ impl Engine {
             return Reconciled::Done;
         }
         // Keep the finalizer on a Service we will serve later, so its deletion waits for us.
-        match writer.apply(svc, &[plan::Write::AddFinalizer], t).await {
+        let keep = plan::Write::Metadata {
+            finalizer: true,
+            pool: None,
+        };
+        match writer.apply(svc, &[keep], t).await {
             Ok(_) => Reconciled::Done,
             Err(e) => self.write_failed(svc, e, writer).await,
         }

@@ -36,6 +36,9 @@ use plan::ClassFilter;
 use watch::Change;
 use writer::ServiceWriter;
 
+/// Least time between two rounds of IPAddressPool status writes.
+const POOL_STATUS_EVERY: Duration = Duration::from_millis(500);
+
 /// What the controller is told at start-up.
 #[derive(Clone, Debug)]
 pub struct ControllerParams {
@@ -66,6 +69,7 @@ pub async fn run(
         tx.clone(),
         metrics.clone(),
         watch::service_change,
+        watch::every_update,
     );
     let (namespaces, ns_task) = watch::spawn(
         Api::<Namespace>::all(client.clone()),
@@ -74,6 +78,7 @@ pub async fn run(
         tx.clone(),
         metrics.clone(),
         watch::namespace_change,
+        watch::labels,
     );
     let (secrets, secret_task) = watch::spawn(
         Api::<Secret>::namespaced(client.clone(), &params.namespace),
@@ -82,6 +87,7 @@ pub async fn run(
         tx.clone(),
         metrics.clone(),
         watch::config_change,
+        watch::every_update,
     );
     let mut source = ConfigSource::spawn(
         &client,
@@ -125,11 +131,16 @@ pub async fn run(
     );
     let mut leadership = gate.subscribe();
     let mut engine: Option<Engine> = None;
+    // The leadership value under which writes were refused (an expired claim): do not start
+    // again until it changes (renewed, or a new term).
+    let mut abandoned: Option<Leadership> = None;
     let mut dirty: BTreeSet<Key> = BTreeSet::new();
     let mut retry: BTreeSet<Key> = BTreeSet::new();
     let mut config_dirty = true;
     let mut all_dirty = true;
+    let mut last_config: Option<lodestone_apis::config::Config> = None;
     let mut retry_at: Option<tokio::time::Instant> = None;
+    let mut pool_flush_at: Option<tokio::time::Instant> = None;
 
     loop {
         // Configuration first: every replica evaluates it (metrics), the leader publishes it.
@@ -142,25 +153,32 @@ pub async fn run(
             if evaluated.latest.is_ok() {
                 metrics.config_loaded.set(1);
             }
+            let changed = evaluated.config != last_config;
             if let Some(e) = engine.as_mut() {
                 status.configuration_state(e.term, &evaluated).await;
-                if let (Ok(()), Some(c)) = (&evaluated.latest, evaluated.config) {
-                    match e.set_config(c) {
+                if changed && let (Ok(()), Some(c)) = (&evaluated.latest, &evaluated.config) {
+                    match e.set_config(c.clone()) {
                         Ok(dropped) => dirty.extend(dropped),
                         Err(why) => warn!(error = %why, "allocator refused the configuration"),
                     }
                 }
             }
-            all_dirty = true;
+            if changed {
+                // Pool admission may have changed for anyone.
+                all_dirty = true;
+                last_config = evaluated.config;
+            }
             health.set_synced(true);
         }
         // Leadership: a new term rebuilds from status; losing it drops everything.
-        let now_leading = match *leadership.borrow_and_update() {
+        let current = *leadership.borrow_and_update();
+        let now_leading = match current {
             Leadership::Leading { term, .. } => Some(term),
             Leadership::Following => None,
         };
         match (now_leading, engine.as_ref().map(|e| e.term)) {
             (Some(t), Some(had)) if t == had => {}
+            (Some(_), None) if abandoned == Some(current) => {}
             (Some(t), _) => {
                 metrics.leader.set(1);
                 writer.forget_all();
@@ -228,14 +246,23 @@ pub async fn run(
                 }
             }
             if lost {
+                abandoned = Some(current);
                 engine = None;
                 metrics.leader.set(0);
                 writer.forget_all();
                 status.forget();
                 continue;
             }
+            // Pool status is written at most twice a second, not once per Service.
+            let now = tokio::time::Instant::now();
             let counts = e.pool_counts();
-            status.pool_statuses(e.term, &counts).await;
+            if status.pools_differ(&counts) {
+                let due = *pool_flush_at.get_or_insert(now + POOL_STATUS_EVERY);
+                if due <= now && dirty.is_empty() {
+                    status.pool_statuses(e.term, &counts).await;
+                    pool_flush_at = None;
+                }
+            }
             if !retry.is_empty() && retry_at.is_none() {
                 retry_at = Some(tokio::time::Instant::now() + Duration::from_secs(1));
             }
@@ -252,6 +279,12 @@ pub async fn run(
             match retry_at {
                 Some(at) => tokio::time::sleep_until(at).await,
                 None => std::future::pending().await,
+            }
+        };
+        let pool_flush = async {
+            match pool_flush_at {
+                Some(at) if engine.is_some() => tokio::time::sleep_until(at).await,
+                _ => std::future::pending().await,
             }
         };
         tokio::select! {
@@ -271,6 +304,9 @@ pub async fn run(
             _ = retry_sleep => {
                 retry_at = None;
                 dirty.append(&mut retry);
+            }
+            _ = pool_flush => {
+                // Due now: the next pass writes it.
             }
         }
     }

@@ -166,30 +166,31 @@ impl Desired {
 /// One API write, in the order they must be sent.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Write {
-    AddFinalizer,
+    /// The finalizer and the pool annotation, in one metadata patch.
+    Metadata {
+        finalizer: bool,
+        pool: Option<String>,
+    },
+    /// `status.loadBalancer.ingress` through the status subresource.
     Status(Vec<LoadBalancerIngress>),
-    Annotation(Option<String>),
-    RemoveFinalizer,
 }
 
 /// The writes that take `svc` to `desired`: the finalizer is added before anything is published
-/// and removed only after everything is cleared.
+/// and removed only after the status is cleared.
 pub fn writes(svc: &Service, desired: &Desired) -> Vec<Write> {
-    let mut out = Vec::new();
-    let has = has_finalizer(svc);
-    if desired.finalizer && !has {
-        out.push(Write::AddFinalizer);
+    let metadata = (has_finalizer(svc) != desired.finalizer
+        || pool_annotation(svc) != desired.pool.as_deref())
+    .then(|| Write::Metadata {
+        finalizer: desired.finalizer,
+        pool: desired.pool.clone(),
+    });
+    let status =
+        (current_ingress(svc) != desired.ingress).then(|| Write::Status(desired.ingress.clone()));
+    if desired.finalizer {
+        metadata.into_iter().chain(status).collect()
+    } else {
+        status.into_iter().chain(metadata).collect()
     }
-    if current_ingress(svc) != desired.ingress {
-        out.push(Write::Status(desired.ingress.clone()));
-    }
-    if pool_annotation(svc) != desired.pool.as_deref() {
-        out.push(Write::Annotation(desired.pool.clone()));
-    }
-    if !desired.finalizer && has {
-        out.push(Write::RemoveFinalizer);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -316,6 +317,13 @@ mod tests {
         assert!(published_ips(&svc("LoadBalancer", None)).is_empty());
     }
 
+    fn meta(finalizer: bool, pool: Option<&str>) -> Write {
+        Write::Metadata {
+            finalizer,
+            pool: pool.map(str::to_string),
+        }
+    }
+
     #[test]
     fn writes_table() {
         let served = Desired::served(&ips(&["192.0.2.1"]), "pool-a");
@@ -335,19 +343,22 @@ mod tests {
         let ingress = served.ingress.clone();
         #[rustfmt::skip]
         let rows: Vec<(&str, Service, Desired, Vec<Write>)> = vec![
-            ("new service: finalizer first, then status and annotation",
+            ("new service: finalizer and annotation first, then status",
                 fresh.clone(), served.clone(),
-                vec![Write::AddFinalizer, Write::Status(ingress.clone()), Write::Annotation(Some("pool-a".into()))]),
+                vec![meta(true, Some("pool-a")), Write::Status(ingress.clone())]),
             ("already served: nothing", done.clone(), served.clone(), vec![]),
             ("address moved: status only", moved, served.clone(), vec![Write::Status(ingress.clone())]),
-            ("pool renamed: annotation only", other_pool, served.clone(), vec![Write::Annotation(Some("pool-a".into()))]),
-            ("pending new: finalizer only", fresh.clone(), Desired::pending(), vec![Write::AddFinalizer]),
-            ("served → pending: clear status and annotation, keep finalizer",
+            ("pool renamed: annotation only", other_pool, served.clone(), vec![meta(true, Some("pool-a"))]),
+            ("pending new: finalizer only", fresh.clone(), Desired::pending(), vec![meta(true, None)]),
+            ("served → pending: drop the annotation, keep the finalizer, clear status",
                 done.clone(), Desired::pending(),
-                vec![Write::Status(vec![]), Write::Annotation(None)]),
-            ("release: clear everything, finalizer last",
+                vec![meta(true, None), Write::Status(vec![])]),
+            ("release: clear status first, then finalizer and annotation",
                 done, Desired::released(),
-                vec![Write::Status(vec![]), Write::Annotation(None), Write::RemoveFinalizer]),
+                vec![Write::Status(vec![]), meta(false, None)]),
+            ("release with only the finalizer left",
+                with_finalizer(svc("ClusterIP", None)), Desired::released(),
+                vec![meta(false, None)]),
             ("release of a clean service: nothing", fresh, Desired::released(), vec![]),
         ];
         for (name, s, d, want) in rows {

@@ -5,11 +5,12 @@
 //!                                  └─► Change::{Service, Namespace, Config} on the channel
 //! ```
 
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 
 use futures::StreamExt;
-use kube::api::{Api, ApiResource, DynamicObject};
+use kube::api::Api;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
@@ -31,7 +32,30 @@ pub enum Change {
     Config,
 }
 
-/// Starts watching `api`; every event becomes `to_change(obj)` on `tx`.
+/// What about an object matters to the controller; an update that leaves it unchanged (a
+/// status write, a heartbeat) is not reported. `None`: every update matters.
+pub type Fingerprint<K> = fn(&K) -> Option<u64>;
+
+/// Every update matters.
+pub fn every_update<K>(_: &K) -> Option<u64> {
+    None
+}
+
+/// Only spec changes matter: `metadata.generation` (objects with a status subresource).
+pub fn generation<K: Resource>(o: &K) -> Option<u64> {
+    o.meta().generation.and_then(|g| u64::try_from(g).ok())
+}
+
+/// Only label changes matter (Namespaces, for namespaceSelectors).
+pub fn labels<K: Resource>(o: &K) -> Option<u64> {
+    use std::hash::Hasher;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    o.meta().labels.hash(&mut h);
+    Some(h.finish())
+}
+
+/// Starts watching `api`; every event that changes `fingerprint` becomes `to_change(obj)` on
+/// `tx`.
 pub fn spawn<K>(
     api: Api<K>,
     dyntype: K::DynamicType,
@@ -39,23 +63,13 @@ pub fn spawn<K>(
     tx: UnboundedSender<Change>,
     metrics: Metrics,
     to_change: fn(&K) -> Change,
+    fingerprint: Fingerprint<K>,
 ) -> (Store<K>, JoinHandle<()>)
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Clone + Eq + Hash + Default + Send + Sync,
 {
-    spawn_with(api, dyntype, what, tx, metrics, to_change)
-}
-
-/// Like [`spawn`] for objects without a static type (the metallb.io kinds as the API has them).
-pub fn spawn_dynamic(
-    api: Api<DynamicObject>,
-    resource: ApiResource,
-    what: &'static str,
-    tx: UnboundedSender<Change>,
-    metrics: Metrics,
-) -> (Store<DynamicObject>, JoinHandle<()>) {
-    spawn_with(api, resource, what, tx, metrics, |_| Change::Config)
+    spawn_with(api, dyntype, what, tx, metrics, to_change, fingerprint)
 }
 
 fn spawn_with<K>(
@@ -65,6 +79,7 @@ fn spawn_with<K>(
     tx: UnboundedSender<Change>,
     metrics: Metrics,
     to_change: fn(&K) -> Change,
+    fingerprint: Fingerprint<K>,
 ) -> (Store<K>, JoinHandle<()>)
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
@@ -78,16 +93,26 @@ where
     );
     let task = tokio::spawn(async move {
         let mut stream = std::pin::pin!(stream);
+        // uid → last fingerprint reported.
+        let mut seen: HashMap<String, u64> = HashMap::new();
         while let Some(event) = stream.next().await {
             match event {
-                Ok(watcher::Event::Apply(o) | watcher::Event::Delete(o)) => {
+                Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
                     metrics.updates.inc();
+                    if let (Some(uid), Some(fp)) = (o.meta().uid.clone(), fingerprint(&o))
+                        && seen.insert(uid, fp) == Some(fp)
+                    {
+                        continue;
+                    }
                     if tx.send(to_change(&o)).is_err() {
                         return;
                     }
                 }
-                Ok(watcher::Event::InitApply(o)) => {
+                Ok(watcher::Event::Delete(o)) => {
                     metrics.updates.inc();
+                    if let Some(uid) = &o.meta().uid {
+                        seen.remove(uid);
+                    }
                     if tx.send(to_change(&o)).is_err() {
                         return;
                     }

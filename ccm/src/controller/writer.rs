@@ -9,14 +9,16 @@
 
 use std::collections::HashMap;
 
-use k8s_openapi::api::core::v1::Service;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{ObjectReference, Service};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
+use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
-use super::plan::{FINALIZER, POOL_ANNOTATION, Write};
+use super::plan::{self, FINALIZER, POOL_ANNOTATION, Write};
 use crate::lease::{LeaderGate, NotLeader};
 use crate::metrics::Metrics;
 
@@ -61,13 +63,67 @@ struct Written {
     after: Service,
 }
 
-/// Sends Service writes and events, only while leading in the given term.
+/// An event waiting to be published.
+struct Queued {
+    term: u64,
+    event: Event,
+    regarding: ObjectReference,
+}
+
+/// Events queued by the writer before they are dropped (counted as `event/dropped`).
+const EVENT_QUEUE: usize = 16_384;
+/// Events published at once.
+const EVENT_CONCURRENCY: usize = 8;
+
+/// Sends Service writes and events, only while leading in the given term. Writes are awaited
+/// in order; events go through a queue so they never hold up a reconcile.
 pub struct ServiceWriter {
     client: kube::Client,
     gate: LeaderGate,
     metrics: Metrics,
-    recorder: Recorder,
+    events: mpsc::Sender<Queued>,
     written: HashMap<Key, Written>,
+}
+
+async fn publish_events(
+    rx: mpsc::Receiver<Queued>,
+    recorder: Recorder,
+    gate: LeaderGate,
+    metrics: Metrics,
+) {
+    let queue =
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|q| (q, rx)) });
+    queue
+        .for_each_concurrent(EVENT_CONCURRENCY, |q| {
+            let recorder = recorder.clone();
+            let gate = gate.clone();
+            let metrics = metrics.clone();
+            async move {
+                // Checked again at the point of use: the term may have ended while queued.
+                if gate.check_term(q.term).is_err() {
+                    metrics
+                        .api_writes
+                        .with_label_values(&["event", "not_leader"])
+                        .inc();
+                    return;
+                }
+                match recorder.publish(&q.event, &q.regarding).await {
+                    Ok(()) => metrics
+                        .api_writes
+                        .with_label_values(&["event", "sent"])
+                        .inc(),
+                    Err(e) => {
+                        metrics
+                            .api_writes
+                            .with_label_values(&["event", "failed"])
+                            .inc();
+                        warn!(error = %e, reason = %q.event.reason,
+                            service = ?q.regarding.name, "publishing event");
+                    }
+                }
+            }
+        })
+        .await;
 }
 
 fn key(svc: &Service) -> Key {
@@ -83,11 +139,13 @@ impl ServiceWriter {
                 instance: Some(instance),
             },
         );
+        let (events, rx) = mpsc::channel(EVENT_QUEUE);
+        tokio::spawn(publish_events(rx, recorder, gate.clone(), metrics.clone()));
         ServiceWriter {
             client,
             gate,
             metrics,
-            recorder,
+            events,
             written: HashMap::new(),
         }
     }
@@ -170,26 +228,22 @@ impl ServiceWriter {
         let api: Api<Service> = Api::namespaced(self.client.clone(), &ns);
         let pp = PatchParams::default();
         let (what, result) = match w {
-            Write::AddFinalizer | Write::RemoveFinalizer => {
-                let mut finalizers: Vec<String> = svc.finalizers().to_vec();
-                finalizers.retain(|f| f != FINALIZER);
-                if matches!(w, Write::AddFinalizer) {
-                    finalizers.push(FINALIZER.to_string());
+            Write::Metadata { finalizer, pool } => {
+                let mut meta = json!({"annotations": {POOL_ANNOTATION: pool}});
+                if plan::has_finalizer(svc) != *finalizer {
+                    let mut finalizers: Vec<String> = svc.finalizers().to_vec();
+                    finalizers.retain(|f| f != FINALIZER);
+                    if *finalizer {
+                        finalizers.push(FINALIZER.to_string());
+                    }
+                    // The list is replaced whole: the resourceVersion makes that optimistic
+                    // (409 if someone else changed the object since we read it).
+                    meta["finalizers"] = json!(finalizers);
+                    meta["resourceVersion"] = json!(svc.metadata.resource_version);
                 }
-                // resourceVersion makes the list replacement optimistic: a 409 if it moved.
-                let patch = json!({"metadata": {
-                    "finalizers": finalizers,
-                    "resourceVersion": svc.metadata.resource_version,
-                }});
+                let patch = json!({ "metadata": meta });
                 (
-                    "finalizers",
-                    api.patch(&name, &pp, &Patch::Merge(&patch)).await,
-                )
-            }
-            Write::Annotation(pool) => {
-                let patch = json!({"metadata": {"annotations": {POOL_ANNOTATION: pool}}});
-                (
-                    "annotation",
+                    "metadata",
                     api.patch(&name, &pp, &Patch::Merge(&patch)).await,
                 )
             }
@@ -209,12 +263,12 @@ impl ServiceWriter {
         })
     }
 
-    /// Publishes an event about `svc` (only while leading in `term`; failures are logged).
+    /// Queues an event about `svc` (only while leading in `term`; published in the background).
     pub async fn event(&self, svc: &Service, term: u64, warning: bool, reason: &str, note: String) {
         if self.gate.check_term(term).is_err() {
             return;
         }
-        let ev = Event {
+        let event = Event {
             type_: if warning {
                 EventType::Warning
             } else {
@@ -225,20 +279,16 @@ impl ServiceWriter {
             action: reason.to_string(),
             secondary: None,
         };
-        let reference = svc.object_ref(&());
-        match self.recorder.publish(&ev, &reference).await {
-            Ok(()) => self
-                .metrics
+        let queued = Queued {
+            term,
+            event,
+            regarding: svc.object_ref(&()),
+        };
+        if self.events.try_send(queued).is_err() {
+            self.metrics
                 .api_writes
-                .with_label_values(&["event", "sent"])
-                .inc(),
-            Err(e) => {
-                self.metrics
-                    .api_writes
-                    .with_label_values(&["event", "failed"])
-                    .inc();
-                warn!(error = %e, reason, service = %svc.name_any(), "publishing event");
-            }
+                .with_label_values(&["event", "dropped"])
+                .inc();
         }
     }
 }

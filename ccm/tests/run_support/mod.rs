@@ -44,7 +44,20 @@ pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>
 
 /// Starts an emulator, creates the CCM's namespace and, if `crds`, installs the metallb.io CRDs.
 pub async fn cluster(crds: bool) -> TestResult<Cluster> {
-    let emulator = Emulator::start(Options::default()).await?;
+    cluster_with(crds, Options::default()).await
+}
+
+/// Like [`cluster`] with IPv4 and IPv6 service CIDRs (cluster IPs are data only: no traffic).
+pub async fn cluster_dual_stack(crds: bool) -> TestResult<Cluster> {
+    let opts = Options {
+        service_cidrs: vec!["10.96.0.0/12".parse()?, "2001:db8:96::/108".parse()?],
+        ..Options::default()
+    };
+    cluster_with(crds, opts).await
+}
+
+async fn cluster_with(crds: bool, opts: Options) -> TestResult<Cluster> {
+    let emulator = Emulator::start(opts).await?;
     let client = emulator.client().await?;
     let kubeconfig = std::env::temp_dir().join(format!("{}.kubeconfig", unique("ccm")));
     emulator.write_kubeconfig(&kubeconfig)?;
@@ -80,8 +93,6 @@ impl Ccm {
             .arg(&cluster.kubeconfig)
             .arg("--namespace")
             .arg(NS)
-            .arg("--metrics-addr")
-            .arg("127.0.0.1:0")
             .args(extra)
             .env("POD_NAME", name)
             .env(
@@ -90,6 +101,9 @@ impl Ccm {
             )
             .stdin(Stdio::null())
             .stdout(Stdio::null());
+        if !extra.contains(&"--metrics-addr") {
+            cmd.arg("--metrics-addr").arg("127.0.0.1:0");
+        }
         let child = cmd.spawn()?;
         Ok(Ccm {
             name: name.to_string(),
@@ -158,7 +172,21 @@ pub async fn lease_holder(client: &kube::Client) -> TestResult<String> {
 
 /// Polls `f` every 50 ms until it returns `Some`, or fails after `within` (a guard against
 /// hanging, not a performance assertion).
-pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut f: F) -> TestResult<T>
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, f: F) -> TestResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = TestResult<Option<T>>>,
+{
+    eventually_every(Duration::from_millis(50), within, what, f).await
+}
+
+/// [`eventually`] polling every `every`.
+pub async fn eventually_every<T, F, Fut>(
+    every: Duration,
+    within: Duration,
+    what: &str,
+    mut f: F,
+) -> TestResult<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = TestResult<Option<T>>>,
@@ -174,6 +202,46 @@ where
         if Instant::now() > deadline {
             return Err(format!("timed out waiting for {what} (last error: {last_err:?})").into());
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(every).await;
     }
+}
+
+/// A free loopback port (bound and released; the CCM binds it right after).
+pub fn free_port() -> TestResult<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+/// GET `path` from a CCM's HTTP endpoint: (status code, body).
+pub fn http_get(port: u16, path: &str) -> TestResult<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    let code = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or("no HTTP status line")?;
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((code, body))
+}
+
+/// The value of the sample `name{labels}` (exact text before the value) in `/metrics`, 0 if
+/// absent.
+pub fn metric(port: u16, series: &str) -> TestResult<f64> {
+    let (_, body) = http_get(port, "/metrics")?;
+    Ok(body
+        .lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0))
 }
