@@ -125,7 +125,7 @@ for n in "${counts[@]}"; do
   wait_empty
 
   # --- GoBGP 3.10: routes injected from MRT before the neighbour is added ---
-  "$bin/bgp-bench-mrt" "$work/routes.mrt" "$n" 198.18.0.0 203.0.113.1 64515
+  "$bin/bgp-bench-mrt" "$work/routes.mrt" "$n" 198.18.0.0 203.0.113.1 64515 4096
   cat >"$work/gobgpd.toml" <<CONF
 [global.config]
   as = 64515
@@ -135,7 +135,7 @@ CONF
   ip netns exec "$G" gobgpd -f "$work/gobgpd.toml" -t toml --api-hosts 127.0.0.1:50051 >/dev/null 2>&1 &
   gp=$!; pids+=("$gp")
   for _ in $(seq 50); do ip netns exec "$G" gobgp --port 50051 global >/dev/null 2>&1 && break; sleep 0.2; done
-  # `gobgp mrt inject` sometimes drops the tail of a large file: repeat until all are in.
+  # `gobgp mrt inject` can drop the tail of the file (padded with duplicates): check, retry.
   for _ in $(seq 10); do
     ip netns exec "$G" gobgp --port 50051 mrt inject global "$work/routes.mrt"
     have="$(ip netns exec "$G" gobgp --port 50051 global rib summary -a ipv4 | awk '/Destination/ {gsub(",", "", $2); print $2}')"

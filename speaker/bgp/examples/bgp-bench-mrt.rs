@@ -2,8 +2,10 @@
 //! `gobgp mrt inject global` in hack/bench-bgp.sh (GoBGP has no bulk static origination).
 //!
 //! ```text
-//! bgp-bench-mrt OUT COUNT FIRST_IPV4 NEXT_HOP ASN
+//! bgp-bench-mrt OUT COUNT FIRST_IPV4 NEXT_HOP ASN [PAD]
 //! ```
+//! PAD extra entries repeat the first prefixes: `gobgp mrt inject` can exit before its last
+//! queued batch is applied, so the tail it may lose holds only duplicates.
 
 use std::net::Ipv4Addr;
 
@@ -25,8 +27,10 @@ fn record(out: &mut Vec<u8>, subtype: u16, body: &[u8]) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [path, count, first, next_hop, asn] = &args[..] else {
-        bail!("usage: OUT COUNT FIRST_IPV4 NEXT_HOP ASN")
+    let (path, count, first, next_hop, asn, pad) = match &args[..] {
+        [p, c, f, n, a] => (p, c, f, n, a, 0u32),
+        [p, c, f, n, a, pad] => (p, c, f, n, a, pad.parse()?),
+        _ => bail!("usage: OUT COUNT FIRST_IPV4 NEXT_HOP ASN [PAD]"),
     };
     let count: u32 = count.parse()?;
     let first: Ipv4Addr = first.parse()?;
@@ -51,9 +55,10 @@ fn main() -> anyhow::Result<()> {
     };
     let mut abytes = Vec::new();
     attrs.encode(&mut abytes, true)?;
-    for i in 0..count {
+    for seq in 0..count.saturating_add(pad) {
+        let i = if count == 0 { 0 } else { seq % count };
         let mut body = Vec::with_capacity(32 + abytes.len());
-        body.extend_from_slice(&i.to_be_bytes());
+        body.extend_from_slice(&seq.to_be_bytes());
         body.push(32);
         body.extend_from_slice(&Ipv4Addr::from(u32::from(first).wrapping_add(i)).octets());
         body.extend_from_slice(&1u16.to_be_bytes());
