@@ -45,7 +45,7 @@ fn frr_ebgp_ipv4_transport_both_families() {
             "--router-id",
             "192.0.2.1",
             "--peer",
-            "192.0.2.2,64513,nh6=2001:db8::1",
+            "192.0.2.2,64513,nh6=2001:db8::1,source=192.0.2.1,ttl=1",
         ],
     );
     sp.expect_line("ready");
