@@ -33,6 +33,7 @@ async fn main() -> anyhow::Result<()> {
             }),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
     let mut opts = lodestone_test::Options {
