@@ -12,4 +12,6 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod metrics;
 pub mod planner;
+pub mod run;
