@@ -248,6 +248,16 @@ async fn restart_with_1000_services_changes_nothing() -> TestResult {
     eprintln!("{N} Services created in {:?}", started.elapsed());
     let before = all_served(&c, N).await?;
     eprintln!("{N} Services created and served in {:?}", started.elapsed());
+    eprintln!(
+        "leader: {} reconciles, {:.3} s reconciling, {} service writes, {} events",
+        metric(pa, RECONCILES)?,
+        metric(pa, "lodestone_ccm_reconcile_duration_seconds_sum")?,
+        metric(pa, SENT)?,
+        metric(
+            pa,
+            "lodestone_ccm_api_writes_total{kind=\"event\",result=\"sent\"}"
+        )?,
+    );
     let versions: BTreeMap<String, String> = addresses(&c)
         .await?
         .into_iter()

@@ -19,7 +19,7 @@ use lodestone_apis::config::Config;
 use tracing::{debug, info, warn};
 
 use super::plan::{self, ClassFilter, Desired, Disposition};
-use super::writer::{ServiceWriter, WriteError};
+use super::writer::{ServiceWriter, WriteError, Written};
 use crate::ipam::{
     Allocator, Change as AllocChange, DEPRECATED_ANNOTATION_PREFIX, Labels, ServiceKey,
     ServiceRequest,
@@ -167,146 +167,127 @@ impl Engine {
         out
     }
 
-    /// Reconciles one Service. Returns whether addresses were freed (pending Services may now
-    /// fit) alongside the result.
-    pub async fn reconcile(
+    /// Decides what one Service needs: updates the allocator, queues the events that do not
+    /// depend on the writes, and returns the writes (sent by the caller, possibly alongside
+    /// other Services' writes) and what to report once they succeed.
+    pub fn plan(
         &mut self,
         key: &Key,
         services: &Store<Service>,
         namespaces: &Store<Namespace>,
         writer: &mut ServiceWriter,
-    ) -> (Reconciled, bool) {
+    ) -> Step {
         let akey = ServiceKey::new(key.0.clone(), key.1.clone());
+        let mut step = Step {
+            key: key.clone(),
+            svc: None,
+            writes: Vec::new(),
+            after: Vec::new(),
+            freed: false,
+        };
         let Some(stored) = services.get(&ObjectRef::new(&key.1).within(&key.0)) else {
             // Gone from the API (our finalizer was already removed, or it was never ours).
             writer.forget(&key.0, &key.1);
             self.pending.remove(key);
             self.warned_deprecated.remove(key);
-            let freed = self.allocator.release(&akey).is_some();
-            return (Reconciled::Done, freed);
+            self.dropped_by_config.remove(key);
+            step.freed = self.allocator.release(&akey).is_some();
+            return step;
         };
         let svc = writer.current(&stored);
         match plan::disposition(&svc, &self.filter) {
             Disposition::Ignore => {
                 self.pending.remove(key);
                 self.dropped_by_config.remove(key);
-                let freed = self.allocator.release(&akey).is_some();
-                (Reconciled::Done, freed)
+                step.freed = self.allocator.release(&akey).is_some();
             }
             Disposition::Release => {
                 self.pending.remove(key);
                 self.dropped_by_config.remove(key);
-                let freed = self.allocator.release(&akey).is_some();
-                let writes = plan::writes(&svc, &Desired::released());
-                if writes.is_empty() {
-                    return (Reconciled::Done, freed);
-                }
-                let t = self.term;
-                writer
-                    .event(
+                step.freed = self.allocator.release(&akey).is_some();
+                step.writes = plan::writes(&svc, &Desired::released());
+                if !step.writes.is_empty() {
+                    writer.event(
                         &svc,
-                        t,
+                        self.term,
                         false,
                         "DeletingLoadBalancer",
                         "Deleting load balancer".into(),
-                    )
-                    .await;
-                match writer.apply(&svc, &writes, t).await {
-                    Ok(_) => {
-                        writer
-                            .event(
-                                &svc,
-                                t,
-                                false,
-                                "DeletedLoadBalancer",
-                                "Deleted load balancer".into(),
-                            )
-                            .await;
-                        (Reconciled::Done, freed)
-                    }
-                    Err(e) => (self.write_failed(&svc, e, writer).await, freed),
+                    );
+                    step.after
+                        .push((false, "DeletedLoadBalancer", "Deleted load balancer".into()));
                 }
             }
-            Disposition::Serve => self.serve(key, &svc, namespaces, writer).await,
+            Disposition::Serve => self.serve(key, &svc, namespaces, writer, &mut step),
         }
+        if !step.writes.is_empty() {
+            step.svc = Some(svc);
+        }
+        step
     }
 
-    async fn serve(
+    fn serve(
         &mut self,
         key: &Key,
         svc: &Service,
         namespaces: &Store<Namespace>,
-        writer: &mut ServiceWriter,
-    ) -> (Reconciled, bool) {
+        writer: &ServiceWriter,
+        step: &mut Step,
+    ) {
         let t = self.term;
-        self.warn_deprecated(key, svc, writer).await;
+        self.warn_deprecated(key, svc, writer);
         if let Some(ips) = self.dropped_by_config.remove(key) {
             let ips: Vec<String> = ips.iter().map(|i| i.to_string()).collect();
-            writer
-                .event(
-                    svc,
-                    t,
-                    false,
-                    "ClearAssignment",
-                    format!("current IP {ips:?} not allowed by config, clearing"),
-                )
-                .await;
+            writer.event(
+                svc,
+                t,
+                false,
+                "ClearAssignment",
+                format!("current IP {ips:?} not allowed by config, clearing"),
+            );
         }
         if self.config.is_none() {
             let why = "no valid metallb.io configuration has been loaded yet".to_string();
-            return (self.stay_pending(key, svc, why, writer).await, false);
+            self.stay_pending(key, svc, why, writer, step);
+            return;
         }
         let labels = namespace_labels(namespaces, &key.0);
         let req = match ServiceRequest::from_service(svc, &labels) {
             Ok(r) => r,
             Err(e) => {
                 // The allocation (if any) is left alone, as MetalLB does for a bad request.
-                return (
-                    self.stay_pending(key, svc, e.to_string(), writer).await,
-                    false,
-                );
+                self.stay_pending(key, svc, e.to_string(), writer, step);
+                return;
             }
         };
         let outcome = self.allocator.assign(&req);
-        let mut freed = false;
         if let Some(cleared) = &outcome.cleared {
-            freed = true;
+            step.freed = true;
             let ips: Vec<String> = cleared.previous.ips.iter().map(|i| i.to_string()).collect();
-            writer
-                .event(
-                    svc,
-                    t,
-                    false,
-                    "ClearAssignment",
-                    format!("{}; clearing {:?}", cleared.reason, ips),
-                )
-                .await;
+            writer.event(
+                svc,
+                t,
+                false,
+                "ClearAssignment",
+                format!("{}; clearing {:?}", cleared.reason, ips),
+            );
         }
-        let (desired, failure) = match &outcome.result {
-            Ok(assigned) => (
-                Desired::served(&assigned.allocation.ips, &assigned.allocation.pool),
-                None,
-            ),
-            Err(e) => (Desired::pending(), Some(e.to_string())),
-        };
-        let writes = plan::writes(svc, &desired);
-        if !writes.is_empty() {
-            writer
-                .event(
-                    svc,
-                    t,
-                    false,
-                    "EnsuringLoadBalancer",
-                    "Ensuring load balancer".into(),
-                )
-                .await;
-            if let Err(e) = writer.apply(svc, &writes, t).await {
-                return (self.write_failed(svc, e, writer).await, freed);
-            }
-        }
-        match (&outcome.result, failure) {
-            (Ok(assigned), _) => {
+        match &outcome.result {
+            Ok(assigned) => {
                 self.pending.remove(key);
+                step.writes = plan::writes(
+                    svc,
+                    &Desired::served(&assigned.allocation.ips, &assigned.allocation.pool),
+                );
+                if !step.writes.is_empty() {
+                    writer.event(
+                        svc,
+                        t,
+                        false,
+                        "EnsuringLoadBalancer",
+                        "Ensuring load balancer".into(),
+                    );
+                }
                 if matches!(
                     assigned.change,
                     AllocChange::New | AllocChange::AddedFamily(_)
@@ -317,41 +298,35 @@ impl Engine {
                         .iter()
                         .map(|i| i.to_string())
                         .collect();
-                    writer
-                        .event(svc, t, false, "IPAllocated", format!("Assigned IP {ips:?}"))
-                        .await;
+                    step.after
+                        .push((false, "IPAllocated", format!("Assigned IP {ips:?}")));
                 }
                 if let Some(e) = &assigned.additional_family_error {
-                    writer
-                        .event(svc, t, false, "AdditionalAssignFailed", e.to_string())
-                        .await;
+                    step.after
+                        .push((false, "AdditionalAssignFailed", e.to_string()));
                 }
-                if !writes.is_empty() {
-                    writer
-                        .event(
-                            svc,
-                            t,
-                            false,
-                            "EnsuredLoadBalancer",
-                            "Ensured load balancer".into(),
-                        )
-                        .await;
+                if !step.writes.is_empty() {
+                    step.after
+                        .push((false, "EnsuredLoadBalancer", "Ensured load balancer".into()));
                 }
-                (Reconciled::Done, freed)
             }
-            (Err(_), Some(why)) => (self.stay_pending(key, svc, why, writer).await, freed),
-            (Err(_), None) => (Reconciled::Done, freed),
+            Err(e) => {
+                step.writes = plan::writes(svc, &Desired::pending());
+                self.stay_pending(key, svc, e.to_string(), writer, step);
+            }
         }
     }
 
-    /// Records `why` the Service waits and tells its owner (once per distinct reason).
-    async fn stay_pending(
+    /// Records `why` the Service waits and tells its owner (once per distinct reason); keeps
+    /// the finalizer on a Service we will serve later, so its deletion waits for us.
+    fn stay_pending(
         &mut self,
         key: &Key,
         svc: &Service,
         why: String,
-        writer: &mut ServiceWriter,
-    ) -> Reconciled {
+        writer: &ServiceWriter,
+        step: &mut Step,
+    ) {
         let t = self.term;
         if self.pending.get(key) != Some(&why) {
             self.metrics
@@ -359,42 +334,32 @@ impl Engine {
                 .with_label_values(&["service", "pending"])
                 .inc();
             let name = format!("{}/{}", key.0, key.1);
-            writer
-                .event(
-                    svc,
-                    t,
-                    true,
-                    "AllocationFailed",
-                    format!("Failed to allocate IP for {name:?}: {why}"),
-                )
-                .await;
-            writer
-                .event(
-                    svc,
-                    t,
-                    true,
-                    "SyncLoadBalancerFailed",
-                    format!("Error syncing load balancer: failed to ensure load balancer: {why}"),
-                )
-                .await;
+            writer.event(
+                svc,
+                t,
+                true,
+                "AllocationFailed",
+                format!("Failed to allocate IP for {name:?}: {why}"),
+            );
+            writer.event(
+                svc,
+                t,
+                true,
+                "SyncLoadBalancerFailed",
+                format!("Error syncing load balancer: failed to ensure load balancer: {why}"),
+            );
             info!(service = %name, reason = %why, "service pending");
             self.pending.insert(key.clone(), why);
         }
-        if plan::has_finalizer(svc) {
-            return Reconciled::Done;
-        }
-        // Keep the finalizer on a Service we will serve later, so its deletion waits for us.
-        let keep = plan::Write::Metadata {
-            finalizer: true,
-            pool: None,
-        };
-        match writer.apply(svc, &[keep], t).await {
-            Ok(_) => Reconciled::Done,
-            Err(e) => self.write_failed(svc, e, writer).await,
+        if step.writes.is_empty() && !plan::has_finalizer(svc) {
+            step.writes = vec![plan::Write::Metadata {
+                finalizer: true,
+                pool: plan::pool_annotation(svc).map(str::to_string),
+            }];
         }
     }
 
-    async fn warn_deprecated(&mut self, key: &Key, svc: &Service, writer: &ServiceWriter) {
+    fn warn_deprecated(&mut self, key: &Key, svc: &Service, writer: &ServiceWriter) {
         if self.warned_deprecated.contains(key) {
             return;
         }
@@ -411,13 +376,33 @@ impl Engine {
         let note = format!(
             "deprecated annotation(s) {old:?}: use the metallb.io/ prefix instead; honoured for now"
         );
-        writer
-            .event(svc, self.term, true, "DeprecatedAnnotation", note)
-            .await;
+        writer.event(svc, self.term, true, "DeprecatedAnnotation", note);
         self.warned_deprecated.insert(key.clone());
     }
 
-    async fn write_failed(
+    /// Takes the result of a step's writes: reports success, or decides whether to retry.
+    pub fn finish(
+        &mut self,
+        step: &Step,
+        result: Result<Written, WriteError>,
+        writer: &mut ServiceWriter,
+    ) -> Reconciled {
+        let Some(svc) = &step.svc else {
+            return Reconciled::Done;
+        };
+        match result {
+            Ok(written) => {
+                writer.record(written);
+                for (warning, reason, note) in &step.after {
+                    writer.event(svc, self.term, *warning, reason, note.clone());
+                }
+                Reconciled::Done
+            }
+            Err(e) => self.write_failed(svc, e, writer),
+        }
+    }
+
+    fn write_failed(
         &mut self,
         svc: &Service,
         e: WriteError,
@@ -440,19 +425,30 @@ impl Engine {
             }
             e @ WriteError::Api { .. } => {
                 warn!(service = %name, error = %e, "write failed; retrying");
-                writer
-                    .event(
-                        svc,
-                        self.term,
-                        true,
-                        "SyncLoadBalancerFailed",
-                        format!("Error syncing load balancer: {e}"),
-                    )
-                    .await;
+                writer.event(
+                    svc,
+                    self.term,
+                    true,
+                    "SyncLoadBalancerFailed",
+                    format!("Error syncing load balancer: {e}"),
+                );
                 Reconciled::Retry
             }
         }
     }
+}
+
+/// What one Service needs, decided by [`Engine::plan`].
+#[derive(Debug)]
+pub struct Step {
+    pub key: Key,
+    /// The Service the writes apply to (`None` when there is nothing to write).
+    pub svc: Option<Service>,
+    pub writes: Vec<plan::Write>,
+    /// Events to publish once the writes succeeded: (warning, reason, note).
+    pub after: Vec<(bool, &'static str, String)>,
+    /// Addresses were released: pending Services may fit now.
+    pub freed: bool,
 }
 
 /// Keys of every Service in the store, sorted.

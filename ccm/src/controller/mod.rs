@@ -36,6 +36,9 @@ use plan::ClassFilter;
 use watch::Change;
 use writer::ServiceWriter;
 
+/// Services whose writes are in flight at once.
+const WRITES_IN_FLIGHT: usize = 16;
+
 /// Least time between two rounds of IPAddressPool status writes.
 const POOL_STATUS_EVERY: Duration = Duration::from_millis(500);
 
@@ -210,32 +213,53 @@ pub async fn run(
             }
             let mut freed_any = false;
             let mut lost = false;
-            while let Some(key) = dirty.pop_first() {
+            while !dirty.is_empty() {
+                // Decide a chunk of Services one by one (the allocator is sequential), then
+                // send their writes together: one Service's writes stay in order.
                 let started = Instant::now();
-                metrics.reconciles.with_label_values(&["service"]).inc();
-                let (result, freed) = e.reconcile(&key, &services, &namespaces, &mut writer).await;
-                metrics
-                    .reconcile_duration
-                    .observe(started.elapsed().as_secs_f64());
-                freed_any |= freed;
-                match result {
-                    Reconciled::Done => {}
-                    Reconciled::Retry => {
-                        retry.insert(key);
+                let mut steps = Vec::new();
+                while steps.len() < WRITES_IN_FLIGHT
+                    && let Some(key) = dirty.pop_first()
+                {
+                    metrics.reconciles.with_label_values(&["service"]).inc();
+                    let step = e.plan(&key, &services, &namespaces, &mut writer);
+                    freed_any |= step.freed;
+                    if step.svc.is_some() {
+                        steps.push(step);
+                    } else {
+                        metrics
+                            .reconcile_duration
+                            .observe(started.elapsed().as_secs_f64());
                     }
-                    Reconciled::NotLeader => {
-                        lost = true;
-                        break;
+                }
+                let term = e.term;
+                let results = futures::future::join_all(steps.iter().map(|st| async {
+                    match &st.svc {
+                        Some(svc) => writer.send_all(svc, &st.writes, term).await,
+                        None => Err(writer::WriteError::Gone),
                     }
+                }))
+                .await;
+                for (step, result) in steps.iter().zip(results) {
+                    metrics
+                        .reconcile_duration
+                        .observe(started.elapsed().as_secs_f64());
+                    match e.finish(step, result, &mut writer) {
+                        Reconciled::Done => {}
+                        Reconciled::Retry => {
+                            retry.insert(step.key.clone());
+                        }
+                        Reconciled::NotLeader => lost = true,
+                    }
+                }
+                if lost {
+                    break;
                 }
                 if freed_any && dirty.is_empty() {
                     // Addresses came free: Services waiting for one may fit now.
                     freed_any = false;
                     let pending: Vec<Key> = e.pending().cloned().collect();
                     dirty.extend(pending);
-                }
-                if rx.is_empty() || !dirty.len().is_multiple_of(64) {
-                    continue;
                 }
                 // Let watch events in between long batches.
                 while let Ok(c) = rx.try_recv() {

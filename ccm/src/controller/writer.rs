@@ -58,7 +58,8 @@ type Key = (String, String);
 
 /// What we last wrote to a Service: the resourceVersions our writes replaced, and what came
 /// back from the last one.
-struct Written {
+#[derive(Debug)]
+pub struct Written {
     superseded: Vec<String>,
     after: Service,
 }
@@ -75,8 +76,8 @@ const EVENT_QUEUE: usize = 16_384;
 /// Events published at once.
 const EVENT_CONCURRENCY: usize = 8;
 
-/// Sends Service writes and events, only while leading in the given term. Writes are awaited
-/// in order; events go through a queue so they never hold up a reconcile.
+/// Sends Service writes and events, only while leading in the given term. One Service's writes
+/// are sent in order; events go through a queue so they never hold up a reconcile.
 pub struct ServiceWriter {
     client: kube::Client,
     gate: LeaderGate,
@@ -174,14 +175,19 @@ impl ServiceWriter {
         self.written.clear();
     }
 
-    /// Sends `writes` in order; returns the Service as the last write left it.
-    pub async fn apply(
-        &mut self,
+    /// Sends `writes` in order (only while leading in `term`); returns what to [`record`]:
+    /// the Service as the last write left it. Takes `&self`, so the writes of several
+    /// Services can be in flight at once.
+    ///
+    /// [`record`]: Self::record
+    pub async fn send_all(
+        &self,
         svc: &Service,
         writes: &[Write],
         term: u64,
-    ) -> Result<Service, WriteError> {
+    ) -> Result<Written, WriteError> {
         let mut cur = svc.clone();
+        let mut superseded = Vec::new();
         for w in writes {
             self.gate.check_term(term).inspect_err(|_| {
                 self.metrics
@@ -190,24 +196,13 @@ impl ServiceWriter {
                     .inc();
             })?;
             let before = cur.metadata.resource_version.clone();
-            let result = self.send(&cur, w).await;
-            match result {
+            match self.send(&cur, w).await {
                 Ok(after) => {
                     self.metrics
                         .api_writes
                         .with_label_values(&["service", "sent"])
                         .inc();
-                    let entry = self.written.entry(key(&after)).or_insert_with(|| Written {
-                        superseded: Vec::new(),
-                        after: after.clone(),
-                    });
-                    if let Some(rv) = before {
-                        if entry.superseded.len() >= 16 {
-                            entry.superseded.remove(0);
-                        }
-                        entry.superseded.push(rv);
-                    }
-                    entry.after = after.clone();
+                    superseded.extend(before);
                     cur = after;
                 }
                 Err(e) => {
@@ -219,7 +214,26 @@ impl ServiceWriter {
                 }
             }
         }
-        Ok(cur)
+        Ok(Written {
+            superseded,
+            after: cur,
+        })
+    }
+
+    /// Remembers a successful [`send_all`](Self::send_all), so that planning before the watch
+    /// catches up starts from what we wrote.
+    pub fn record(&mut self, w: Written) {
+        let entry = self
+            .written
+            .entry(key(&w.after))
+            .or_insert_with(|| Written {
+                superseded: Vec::new(),
+                after: w.after.clone(),
+            });
+        entry.superseded.extend(w.superseded);
+        let excess = entry.superseded.len().saturating_sub(16);
+        entry.superseded.drain(..excess);
+        entry.after = w.after;
     }
 
     async fn send(&self, svc: &Service, w: &Write) -> Result<Service, WriteError> {
@@ -264,7 +278,7 @@ impl ServiceWriter {
     }
 
     /// Queues an event about `svc` (only while leading in `term`; published in the background).
-    pub async fn event(&self, svc: &Service, term: u64, warning: bool, reason: &str, note: String) {
+    pub fn event(&self, svc: &Service, term: u64, warning: bool, reason: &str, note: String) {
         if self.gate.check_term(term).is_err() {
             return;
         }
