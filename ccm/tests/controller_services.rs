@@ -256,3 +256,40 @@ async fn serves_classes_exhausts_releases_and_follows_pool_changes() -> TestResu
     assert!(reasons.contains_key("ClearAssignment") || reasons.contains_key("AllocationFailed"));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deprecated_annotations_are_honoured_with_a_warning() -> TestResult {
+    let c = cluster(true).await?;
+    apply_pool(&c, "legacy-pool", &["198.51.100.0/28"]).await?;
+    let _ccm = Ccm::start(&c, "ccm-a", &["--lease-duration", "3"])?;
+    let api: Api<Service> = Api::namespaced(c.client.clone(), "default");
+    let svc: Service = serde_json::from_value(json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": "legacy",
+            "namespace": "default",
+            "annotations": {"metallb.universe.tf/loadBalancerIPs": "198.51.100.7"},
+        },
+        "spec": {
+            "type": "LoadBalancer",
+            "ports": [{"port": 443, "protocol": "TCP"}],
+        },
+    }))?;
+    api.create(&PostParams::default(), &svc).await?;
+    assert_eq!(wait_ip(&c, "legacy").await?, "198.51.100.7");
+    has_event(
+        &c,
+        "legacy",
+        "DeprecatedAnnotation",
+        "metallb.universe.tf/loadBalancerIPs",
+    )
+    .await?;
+    let (_, type_, _) = event_reasons(&c, "legacy")
+        .await?
+        .into_iter()
+        .find(|(r, _, _)| r == "DeprecatedAnnotation")
+        .ok_or("no DeprecatedAnnotation event")?;
+    assert_eq!(type_, "Warning");
+    Ok(())
+}
