@@ -48,25 +48,11 @@ fn owner_uids(obj: &Value) -> Vec<String> {
 
 /// Every object (storage key, object) whose ownerReferences name `uid`.
 fn dependents(c: &Cluster, uid: &str) -> Vec<(String, Arc<Value>)> {
-    let st = c.store.lock();
-    let mut out = vec![];
-    for key in st.resources() {
-        for obj in st.list(&key, None) {
-            if owner_uids(&obj).iter().any(|u| u == uid) {
-                out.push((key.clone(), obj));
-            }
-        }
-    }
-    out
+    c.store.lock().dependents_of(uid)
 }
 
 fn uid_exists(c: &Cluster, uid: &str) -> bool {
-    let st = c.store.lock();
-    st.resources().iter().any(|k| {
-        st.list(k, None)
-            .iter()
-            .any(|o| str_at(o, "/metadata/uid") == uid)
-    })
+    c.store.lock().by_uid(uid).is_some()
 }
 
 pub fn has_dependents(c: &Cluster, uid: &str) -> bool {
@@ -185,14 +171,8 @@ async fn handle(c: &Cluster, ev: &Event) {
         EventType::Deleted => {
             collect_dependents_of(c, &uid).await;
             for owner in owner_uids(obj) {
-                let owners: Vec<(String, Arc<Value>)> = {
-                    let st = c.store.lock();
-                    st.resources()
-                        .into_iter()
-                        .flat_map(|k| st.list(&k, None).into_iter().map(move |o| (k.clone(), o)))
-                        .filter(|(_, o)| str_at(o, "/metadata/uid") == owner)
-                        .collect()
-                };
+                let owners: Vec<(String, Arc<Value>)> =
+                    c.store.lock().by_uid(&owner).into_iter().collect();
                 for (key, o) in owners {
                     if in_foreground_deletion(&o) && !has_dependents(c, &owner) {
                         remove_finalizer(c, &key, &o, "foregroundDeletion").await;

@@ -5,7 +5,7 @@
 //!            rv += 1 per write                 resume / 410 Gone
 //! ```
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
@@ -50,6 +50,10 @@ type Key = (String, String);
 pub struct StoreState {
     rv: u64,
     objects: BTreeMap<String, BTreeMap<Key, Arc<Value>>>,
+    /// uid → (resource, namespace, name).
+    uids: HashMap<String, (String, String, String)>,
+    /// owner uid → dependents (resource, namespace, name), from ownerReferences.
+    dependents: HashMap<String, BTreeSet<(String, String, String)>>,
     history: VecDeque<Arc<Event>>,
     history_cap: usize,
     /// Highest rv no longer in `history` (watches from at or below it get 410).
@@ -71,6 +75,23 @@ pub struct Subscription {
     pub feed: broadcast::Receiver<Arc<Event>>,
 }
 
+fn meta(o: &Value, field: &str) -> String {
+    o.get("metadata")
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
+fn owner_uids(o: &Value) -> Vec<String> {
+    o.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("uid").and_then(Value::as_str).map(String::from))
+        .collect()
+}
+
 pub fn set_rv(object: &mut Value, rv: u64) {
     if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
@@ -84,6 +105,8 @@ impl Store {
             state: Arc::new(Mutex::new(StoreState {
                 rv: 1,
                 objects: BTreeMap::new(),
+                uids: HashMap::new(),
+                dependents: HashMap::new(),
                 history: VecDeque::new(),
                 history_cap: history_cap.max(1),
                 compacted: 1,
@@ -155,6 +178,10 @@ impl StoreState {
             .entry(resource.to_string())
             .or_default()
             .insert(key, object.clone());
+        if let Some(o) = &old {
+            self.unindex(resource, o);
+        }
+        self.index(resource, &object);
         let kind = if old.is_some() {
             EventType::Modified
         } else {
@@ -168,6 +195,7 @@ impl StoreState {
     pub fn remove(&mut self, resource: &str, namespace: &str, name: &str) -> Option<Arc<Value>> {
         let key = (namespace.to_string(), name.to_string());
         let old = self.objects.get_mut(resource)?.remove(&key)?;
+        self.unindex(resource, &old);
         self.rv += 1;
         let mut gone = (*old).clone();
         set_rv(&mut gone, self.rv);
@@ -207,6 +235,46 @@ impl StoreState {
         }
         // No receivers is fine: nobody watches.
         let _ = self.tx.send(event);
+    }
+
+    fn index(&mut self, resource: &str, o: &Value) {
+        let id = (resource.to_string(), meta(o, "namespace"), meta(o, "name"));
+        for owner in owner_uids(o) {
+            self.dependents.entry(owner).or_default().insert(id.clone());
+        }
+        let uid = meta(o, "uid");
+        if !uid.is_empty() {
+            self.uids.insert(uid, id);
+        }
+    }
+
+    fn unindex(&mut self, resource: &str, o: &Value) {
+        let id = (resource.to_string(), meta(o, "namespace"), meta(o, "name"));
+        for owner in owner_uids(o) {
+            if let Some(set) = self.dependents.get_mut(&owner) {
+                set.remove(&id);
+                if set.is_empty() {
+                    self.dependents.remove(&owner);
+                }
+            }
+        }
+        self.uids.remove(&meta(o, "uid"));
+    }
+
+    /// The object with this uid, with its resource key.
+    pub fn by_uid(&self, uid: &str) -> Option<(String, Arc<Value>)> {
+        let (r, ns, name) = self.uids.get(uid)?;
+        Some((r.clone(), self.get(r, ns, name)?))
+    }
+
+    /// Objects whose ownerReferences name `uid`, with their resource keys.
+    pub fn dependents_of(&self, uid: &str) -> Vec<(String, Arc<Value>)> {
+        self.dependents
+            .get(uid)
+            .into_iter()
+            .flatten()
+            .filter_map(|(r, ns, name)| Some((r.clone(), self.get(r, ns, name)?)))
+            .collect()
     }
 
     /// Every event from now on.
