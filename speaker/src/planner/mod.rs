@@ -40,7 +40,7 @@ mod bgp;
 pub mod facts;
 mod l2;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod tests_l2;
 

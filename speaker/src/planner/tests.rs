@@ -34,7 +34,7 @@ spec:
   nodeSelectors: [{matchLabels: {rack: a}}]
 "#;
 
-pub(super) struct Scenario {
+pub(crate) struct Scenario {
     pub yaml: String,
     pub nodes: Vec<Node>,
     pub services: Vec<Service>,
@@ -93,7 +93,7 @@ pub(super) fn slice(name: &str, eps: &[(&str, bool)]) -> EndpointSlice {
     .unwrap_or_else(|e| panic!("slice fixture: {e}"))
 }
 
-pub(super) fn base(extra_yaml: &str) -> Scenario {
+pub(crate) fn base(extra_yaml: &str) -> Scenario {
     Scenario {
         yaml: format!("{BASE}---\n{extra_yaml}"),
         nodes: vec![
@@ -107,7 +107,7 @@ pub(super) fn base(extra_yaml: &str) -> Scenario {
     }
 }
 
-pub(super) fn config_of(yaml: &str) -> Config {
+pub(crate) fn config_of(yaml: &str) -> Config {
     let mut res = Resources::default();
     if let Err(e) = load_str("test", yaml, &mut res) {
         panic!("fixture does not load: {e}");
@@ -118,7 +118,7 @@ pub(super) fn config_of(yaml: &str) -> Config {
     }
 }
 
-pub(super) fn run(s: &Scenario) -> Plan {
+pub(crate) fn run(s: &Scenario) -> Plan {
     let config = config_of(&s.yaml);
     plan(&Input {
         config: &config,

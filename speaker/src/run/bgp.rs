@@ -372,3 +372,79 @@ fn local_address(pp: &PeerPlan) -> Option<IpAddr> {
         .ok()?;
     sock.local_addr().ok().map(|a| a.ip())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::planner::tests::{base, run};
+
+    fn plan_with(extra: &str) -> Plan {
+        let mut s = base(extra);
+        s.me = "n1";
+        run(&s)
+    }
+
+    #[test]
+    fn peer_config_table() {
+        let extra = "apiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata: {name: r3, namespace: lodestone}\nspec: {myASN: 64512, peerASN: 65000, peerAddress: 203.0.113.3, peerPort: 1179, holdTime: 9s, keepaliveTime: 3s, ebgpMultiHop: true, password: pw, enableGracefulRestart: true, sourceAddress: 192.0.2.201}\n---\napiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata: {name: r4, namespace: lodestone}\nspec: {myASN: 64512, dynamicASN: external, peerAddress: 203.0.113.4}\n";
+        let p = plan_with(extra);
+        let get = |n: &str| p.sessions.get(n).map(peer_config);
+        // eBGP single hop: TTL 1, defaults.
+        let r1 = get("r1")
+            .and_then(Result::ok)
+            .unwrap_or_else(|| panic!("r1"));
+        assert_eq!(
+            (r1.port, r1.ttl, r1.session.hold_time),
+            (179, TtlPolicy::Hops(1), 90)
+        );
+        assert_eq!(r1.session.peer_as, 64513);
+        // iBGP: kernel TTL.
+        let r2 = get("r2")
+            .and_then(Result::ok)
+            .unwrap_or_else(|| panic!("r2"));
+        assert_eq!(r2.ttl, TtlPolicy::Default);
+        // Everything set.
+        let r3 = get("r3")
+            .and_then(Result::ok)
+            .unwrap_or_else(|| panic!("r3"));
+        assert_eq!(r3.port, 1179);
+        assert_eq!(r3.ttl, TtlPolicy::Hops(255));
+        assert_eq!(
+            (r3.session.hold_time, r3.session.keepalive_time),
+            (9, Some(3))
+        );
+        assert_eq!(r3.password.as_deref(), Some("pw"));
+        assert!(r3.session.graceful_restart.is_some());
+        assert_eq!(r3.source_address, "192.0.2.201".parse().ok());
+        // Dynamic external ASN is refused (the FSM needs a fixed peer AS).
+        assert!(matches!(get("r4"), Some(Err(_))));
+    }
+
+    #[test]
+    fn routes_carry_local_pref_only_to_ibgp() {
+        let extra = "apiVersion: metallb.io/v1beta1\nkind: BGPAdvertisement\nmetadata: {name: a, namespace: lodestone}\nspec: {localPref: 150, communities: ['65000:100', 'large:1:2:3']}\n";
+        let p = plan_with(extra);
+        let r1 = p
+            .sessions
+            .get("r1")
+            .map(|pp| routes_for(pp, p.routes.get("r1")))
+            .unwrap_or_default();
+        let r2 = p
+            .sessions
+            .get("r2")
+            .map(|pp| routes_for(pp, p.routes.get("r2")))
+            .unwrap_or_default();
+        assert_eq!(r1.len(), 1);
+        assert_eq!(r1[0].1.local_pref, None, "eBGP");
+        assert_eq!(r2[0].1.local_pref, Some(150), "iBGP");
+        assert_eq!(r2[0].1.communities, vec![(65000 << 16) | 100]);
+        assert_eq!(
+            r2[0].1.large_communities,
+            vec![LargeCommunity {
+                global: 1,
+                local1: 2,
+                local2: 3
+            }]
+        );
+    }
+}

@@ -305,3 +305,39 @@ fn is_ok_or_404(r: &Result<(), kube::Error>) -> bool {
         Err(_) => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_stable_per_node_service_protocol() {
+        let a = ServiceKey::new("default", "web");
+        let b = ServiceKey::new("default", "api");
+        let n = object_name("n1", &a, Protocol::Layer2);
+        assert_eq!(n, object_name("n1", &a, Protocol::Layer2));
+        assert!(n.starts_with("l2-") && n.len() == 15, "{n}");
+        assert_ne!(n, object_name("n2", &a, Protocol::Layer2));
+        assert_ne!(n, object_name("n1", &b, Protocol::Layer2));
+        assert!(object_name("n1", &a, Protocol::Bgp).starts_with("bgp-"));
+    }
+
+    #[test]
+    fn status_bodies_match_metallb_fields() {
+        let k = ServiceKey::new("ns1", "svc");
+        let a = Announced {
+            ips: BTreeSet::new(),
+            names: ["eth0".to_string()].into(),
+        };
+        assert_eq!(
+            status_body("n1", &k, Protocol::Layer2, &a),
+            json!({"status": {"node": "n1", "serviceName": "svc", "serviceNamespace": "ns1",
+                              "interfaces": [{"name": "eth0"}]}})
+        );
+        assert_eq!(
+            status_body("n1", &k, Protocol::Bgp, &a),
+            json!({"status": {"node": "n1", "serviceName": "svc", "serviceNamespace": "ns1",
+                              "peers": ["eth0"]}})
+        );
+    }
+}
