@@ -315,11 +315,49 @@ async fn speaker_against_emulator() {
         "metrics: {body}"
     );
     assert!(
-        body.contains("metallb_k8s_client_config_loaded_bool 1"),
+        body.contains("\nmetallb_k8s_client_config_loaded_bool 1\n"),
         "metrics: {body}"
     );
     let ready = scrape("/readyz").await.unwrap_or_default();
     assert!(ready.starts_with("HTTP/1.1 200"), "readyz: {ready}");
+
+    // An invalid configuration (overlapping pools; no webhook in the emulator) is not applied:
+    // the last good one keeps running and the stale metric says so.
+    let pools = dynamic("IPAddressPool", "ipaddresspools", "v1beta1");
+    let bad: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
+        "metadata": {"name": "overlap", "namespace": NS},
+        "spec": {"addresses": ["192.0.2.0/25"]}
+    }))
+    .unwrap_or_else(|e| panic!("bad pool: {e}"));
+    if let Err(e) = pools.create(&PostParams::default(), &bad).await {
+        panic!("creating the overlapping pool: {e}");
+    }
+    eventually("metallb_k8s_client_config_stale_bool 1", || {
+        let f = scrape("/metrics");
+        async move {
+            f.await
+                .is_some_and(|b| b.contains("\nmetallb_k8s_client_config_stale_bool 1\n"))
+        }
+    })
+    .await;
+    let still = bgp_status
+        .list(&lp)
+        .await
+        .map(|l| l.items.len())
+        .unwrap_or(0);
+    assert_eq!(still, 1, "the last good configuration keeps announcing");
+    if let Err(e) = pools.delete("overlap", &DeleteParams::default()).await {
+        panic!("deleting the overlapping pool: {e}");
+    }
+    eventually("metallb_k8s_client_config_stale_bool 0", || {
+        let f = scrape("/metrics");
+        async move {
+            f.await
+                .is_some_and(|b| b.contains("\nmetallb_k8s_client_config_stale_bool 0\n"))
+        }
+    })
+    .await;
 
     // The Service goes away: its ServiceBGPStatus goes too.
     if let Err(e) = services.delete("web", &DeleteParams::default()).await {
