@@ -1,8 +1,10 @@
-//! Validating admission webhooks: matching rules (operations, resources, scope),
+//! Admission webhooks (mutating, then validating): matching rules (operations, resources, scope),
 //! namespaceSelector and objectSelector, AdmissionReview v1 over HTTPS with the caBundle,
 //! failurePolicy, and the denial message as the real server words it.
 
 use std::time::Duration;
+
+use base64::Engine;
 
 use serde_json::{Value, json};
 
@@ -83,12 +85,56 @@ pub async fn validate(
     new: &Value,
     o: &WriteOptions,
 ) -> ApiResult<()> {
-    let configs = c.store.lock().list(
-        "admissionregistration.k8s.io/validatingwebhookconfigurations",
-        None,
-    );
+    let key = "admissionregistration.k8s.io/validatingwebhookconfigurations";
+    for hook in matching(c, key, t, op, old, new) {
+        call(c, &hook, t, op, old, new, o).await?;
+    }
+    Ok(())
+}
+
+/// Runs every matching mutating webhook in order and applies the JSONPatch each returns.
+pub async fn mutate(
+    c: &Cluster,
+    t: &Target,
+    op: Operation,
+    old: Option<&Value>,
+    new: &mut Value,
+    o: &WriteOptions,
+) -> ApiResult<()> {
+    let key = "admissionregistration.k8s.io/mutatingwebhookconfigurations";
+    for hook in matching(c, key, t, op, old, new) {
+        let Some(resp) = call(c, &hook, t, op, old, new, o).await? else {
+            continue;
+        };
+        let Some(patch) = resp.pointer("/response/patch").and_then(Value::as_str) else {
+            continue;
+        };
+        let name = str_at(&hook, "/name").to_string();
+        let bad =
+            |why: String| ApiError::internal(format!("failed calling webhook \"{name}\": {why}"));
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(patch)
+            .map_err(|e| bad(format!("invalid patch: {e}")))?;
+        let ops: json_patch::Patch =
+            serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid patch: {e}")))?;
+        json_patch::patch(new, &ops)
+            .map_err(|e| bad(format!("patch could not be applied: {e}")))?;
+    }
+    Ok(())
+}
+
+/// The webhooks of every configuration stored under `key` that select this request.
+fn matching(
+    c: &Cluster,
+    key: &str,
+    t: &Target,
+    op: Operation,
+    old: Option<&Value>,
+    new: &Value,
+) -> Vec<Value> {
+    let configs = c.store.lock().list(key, None);
     if configs.is_empty() {
-        return Ok(());
+        return vec![];
     }
     let ns_labels = if t.rt.namespaced {
         c.store
@@ -101,6 +147,7 @@ pub async fn validate(
     } else {
         Default::default()
     };
+    let mut out = vec![];
     for cfg in configs {
         for hook in cfg
             .get("webhooks")
@@ -127,10 +174,10 @@ pub async fn validate(
             if !selector_matches(hook.get("objectSelector"), &obj_labels) && !old_matches {
                 continue;
             }
-            call(c, hook, t, op, old, new, o).await?;
+            out.push(hook.clone());
         }
     }
-    Ok(())
+    out
 }
 
 async fn call(
@@ -141,7 +188,7 @@ async fn call(
     old: Option<&Value>,
     new: &Value,
     o: &WriteOptions,
-) -> ApiResult<()> {
+) -> ApiResult<Option<Value>> {
     let name = str_at(hook, "/name").to_string();
     let gvk = json!({"group": t.rt.group, "version": t.rt.version, "kind": t.rt.kind});
     let gvr = json!({"group": t.rt.group, "version": t.rt.version, "resource": t.rt.plural});
@@ -174,7 +221,7 @@ async fn call(
         Err(e) => {
             if hook.get("failurePolicy").and_then(Value::as_str) == Some("Ignore") {
                 tracing::debug!(webhook = %name, error = %e, "webhook failed, failurePolicy Ignore");
-                return Ok(());
+                return Ok(None);
             }
             return Err(ApiError::internal(format!(
                 "failed calling webhook \"{name}\": {e}"
@@ -182,7 +229,7 @@ async fn call(
         }
     };
     if resp.pointer("/response/allowed").and_then(Value::as_bool) == Some(true) {
-        return Ok(());
+        return Ok(Some(resp));
     }
     let status = resp
         .pointer("/response/status")

@@ -246,6 +246,14 @@ impl Cluster {
                 }
             }
         }
+        if !o.system {
+            let op = if old.is_some() {
+                Operation::Update
+            } else {
+                Operation::Create
+            };
+            admission::mutate(self, t, op, old, &mut obj, o).await?;
+        }
         causes.extend(validate_labels(&obj));
         match rt.kind.as_str() {
             "Namespace" if rt.group.is_empty() => {

@@ -242,6 +242,49 @@ async fn webhook_by_service_reference_goes_to_its_endpoints() {
     );
 }
 
+fn add_label(review: Value) -> Value {
+    let patch =
+        json!([{"op": "add", "path": "/metadata/labels", "value": {"mutated": "yes"}}]).to_string();
+    json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": {
+        "uid": review["request"]["uid"], "allowed": true, "patchType": "JSONPatch",
+        "patch": base64::engine::general_purpose::STANDARD.encode(patch)}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutating_webhook_patch_is_applied_before_validation() {
+    let emu = start_with(Default::default()).await;
+    let (url, ca) = serve_webhook(add_label).await;
+    let cfg = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+        "metadata": {"name": "m"}, "webhooks": [{"name": "label.example.com", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+            "clientConfig": {"url": format!("{url}/mutate"), "caBundle": base64::engine::general_purpose::STANDARD.encode(&ca)},
+            "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["configmaps"]}]}]});
+    let r = call(
+        &emu,
+        "POST",
+        "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+        Some(&cfg),
+    )
+    .await;
+    assert_eq!(r.code, 201);
+    let r = call(
+        &emu,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        Some(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})),
+    )
+    .await;
+    assert_eq!(r.code, 201);
+    assert_eq!(r.json()["metadata"]["labels"], json!({"mutated": "yes"}));
+    let r = call(
+        &emu,
+        "POST",
+        "/api/v1/namespaces/default/secrets",
+        Some(&json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}})),
+    )
+    .await;
+    assert!(r.json()["metadata"].get("labels").is_none());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rbac_forbids_until_bound() {
     let emu = start_with(lodestone_test::Options {
