@@ -264,6 +264,13 @@ async fn restart_with_1000_services_changes_nothing() -> TestResult {
         .map(|(k, (_, rv))| (k, rv))
         .collect();
 
+    if let Ok(st) = std::fs::read_to_string(format!("/proc/{}/status", a.pid())) {
+        let rss = st
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .unwrap_or("VmRSS: ?");
+        eprintln!("leader resident memory with {N} Services: {rss}");
+    }
     let status = a.terminate(Duration::from_secs(10))?;
     assert!(status.success(), "SIGTERM exit {status:?}");
     let pb = free_port()?;
