@@ -5,5 +5,6 @@ pub mod controller;
 pub mod ipam;
 pub mod lease;
 pub mod metrics;
+pub mod node;
 pub mod run;
 pub mod validate;
