@@ -35,6 +35,8 @@ pub struct RunArgs {
     /// Validity of the leader Lease in seconds (renewed at a third of it).
     #[arg(long, value_name = "SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub lease_duration: u64,
+    #[command(flatten)]
+    pub node: crate::node::NodeArgs,
 }
 
 impl RunArgs {

@@ -135,6 +135,21 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         serve_default_class: !args.no_default_class,
         identity: me,
     };
+    let node_params = crate::node::NodeParams {
+        namespace: params.namespace.clone(),
+        inventory: args.node.node_inventory.clone(),
+        plan: crate::node::PlanConfig {
+            provider_id_scheme: args.node.provider_id_scheme.clone(),
+        },
+        identity: params.identity.clone(),
+    };
+    let mut nodes: JoinHandle<anyhow::Result<()>> = tokio::spawn(crate::node::run(
+        client.clone(),
+        node_params,
+        gate.clone(),
+        metrics.clone(),
+        shutdown.clone(),
+    ));
     let mut controller: JoinHandle<anyhow::Result<()>> = tokio::spawn(controller::run(
         client,
         params,
@@ -163,11 +178,21 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 Err(e) => anyhow::Error::new(e).context("the service controller panicked"),
             })
         }
+        r = &mut nodes => {
+            Err(match r {
+                Ok(Ok(())) => anyhow::anyhow!("the node controller ended"),
+                Ok(Err(e)) => e.context("the node controller failed"),
+                Err(e) => anyhow::Error::new(e).context("the node controller panicked"),
+            })
+        }
     };
     shutdown_tx.send_replace(true);
     // Controllers stop first (their writes are gated anyway), then the Lease is handed back.
     if !controller.is_finished() {
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut controller).await;
+    }
+    if !nodes.is_finished() {
+        let _ = tokio::time::timeout(Duration::from_secs(5), &mut nodes).await;
     }
     if !election.is_finished() {
         match tokio::time::timeout(Duration::from_secs(5), &mut election).await {
