@@ -368,3 +368,36 @@ async fn without_an_inventory_nothing_is_deleted() -> TestResult {
     assert!(node(&c, "n-dead").await?.is_some());
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_leader_initialises_and_reports() -> TestResult {
+    let c = cluster(false).await?;
+    create_node(&c, "n-ha", Some("192.0.2.40"), Some("u-ha"), true, true).await?;
+    create_node(&c, "n-ha-bad", None, Some("u-bad"), true, true).await?;
+    let _a = Ccm::start(&c, "ccm-node-a", &[])?;
+    let _b = Ccm::start(&c, "ccm-node-b", &[])?;
+    eventually(WAIT, "n-ha initialised", || async {
+        Ok(node(&c, "n-ha")
+            .await?
+            .filter(|n| !taints(n).contains(&UNINIT.to_string())))
+    })
+    .await?;
+    wait_event(&c, "n-ha-bad", "NotInitialized", "Warning").await?;
+    let holder = run_support::lease_holder(&c.client).await?;
+    assert!(!holder.is_empty());
+    let api: Api<Event> = Api::namespaced(c.client.clone(), "default");
+    let instances: Vec<String> = api
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|e| e.reporting_controller.as_deref() == Some("lodestone-ccm"))
+        .map(|e| e.reporting_instance.unwrap_or_default())
+        .collect();
+    assert!(instances.len() >= 2, "{instances:?}");
+    assert!(
+        instances.iter().all(|i| *i == holder),
+        "events from a non-leader: {instances:?} (holder {holder})"
+    );
+    Ok(())
+}
